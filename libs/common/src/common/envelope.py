@@ -1,0 +1,75 @@
+"""CloudEvents 1.0 envelope in Kafka binary content mode.
+
+The attributes travel as ``ce_*`` headers and the body is the event's JSON, so any
+CloudEvents SDK, or a bare Kafka client, can read our events without our code.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class EnvelopeError(ValueError):
+    """A message whose headers are not a valid CloudEvent."""
+
+
+def new_traceparent() -> str:
+    """A fresh W3C trace context (version 00, sampled)."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    type: str
+    source: str
+    subject: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    correlation_id: str | None = None
+    traceparent: str | None = None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        pairs = [
+            ("ce_specversion", SPEC_VERSION),
+            ("ce_id", self.id),
+            ("ce_source", self.source),
+            ("ce_type", self.type),
+            ("ce_time", self.time.isoformat()),
+            ("ce_subject", self.subject),
+            ("content-type", CONTENT_TYPE),
+            ("ce_correlationid", self.correlation_id or self.id),
+            ("traceparent", self.traceparent or new_traceparent()),
+        ]
+        return [(k, v.encode()) for k, v in pairs]
+
+    @classmethod
+    def from_headers(
+        cls, headers: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]]
+    ) -> Envelope:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        h = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in items}
+        missing = [n for n in ("ce_id", "ce_type", "ce_source", "ce_specversion") if not h.get(n)]
+        if missing:
+            raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+        if h["ce_specversion"] != SPEC_VERSION:
+            raise EnvelopeError(f"unsupported ce_specversion {h['ce_specversion']!r}")
+        try:
+            time = datetime.fromisoformat(h["ce_time"]) if h.get("ce_time") else datetime.now(UTC)
+        except ValueError as exc:
+            raise EnvelopeError(f"ce_time is not an RFC 3339 time: {h['ce_time']!r}") from exc
+        return cls(
+            id=h["ce_id"],
+            type=h["ce_type"],
+            source=h["ce_source"],
+            subject=h.get("ce_subject", ""),
+            time=time,
+            correlation_id=h.get("ce_correlationid"),
+            traceparent=h.get("traceparent"),
+        )

@@ -1,0 +1,73 @@
+"""Versioned integration events: the public contract between services.
+
+Every event is a pydantic model with a CloudEvents type ``<context>.<Name>.v<version>``;
+subclasses register themselves, so a consumer can turn a ``ce_type`` header back into
+the model that validates the body.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+CE_TYPE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*\.[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)$")
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+class Event(BaseModel):
+    """Base of every integration event.
+
+    Subclasses set ``name`` (``<context>.<EventName>``), ``version`` and ``topic``, and
+    implement :meth:`subject`, the aggregate id used as the Kafka key so that the events
+    of one aggregate keep their order.
+    """
+
+    # Unknown fields are ignored on read: a producer may add optional fields
+    # (a compatible change) before every consumer knows them.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    topic: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            ce_type = cls.ce_type()
+            if not CE_TYPE.match(ce_type):
+                raise ValueError(f"event type {ce_type!r} is not <context>.<Name>.v<N>")
+            existing = _REGISTRY.get(ce_type)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise ValueError(f"event type {ce_type} is defined twice")
+            _REGISTRY[ce_type] = cls
+
+    @classmethod
+    def ce_type(cls) -> str:
+        return f"{cls.name}.v{cls.version}"
+
+    def subject(self) -> str:
+        raise NotImplementedError
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def event_class(ce_type: str) -> type[Event] | None:
+    """The registered model for a CloudEvents type, or None."""
+    return _REGISTRY.get(ce_type)
+
+
+def registered_events() -> dict[str, type[Event]]:
+    """Every registered event model, by CloudEvents type."""
+    return dict(_REGISTRY)
+
+
+def split_ce_type(ce_type: str) -> tuple[str, int] | None:
+    """``registration.ResidenceDeclared.v1`` -> ``("registration.ResidenceDeclared", 1)``."""
+    match = CE_TYPE.match(ce_type)
+    if match is None:
+        return None
+    return match["name"], int(match["version"])

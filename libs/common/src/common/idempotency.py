@@ -1,0 +1,110 @@
+"""``Idempotency-Key`` for HTTP commands.
+
+The key, a fingerprint of the request and the response are stored in the same
+transaction as the command's state change: a retry with the same key gets the first
+response back and changes nothing; the same key with a different request is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Header, HTTPException, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.auth import Principal
+from common.clock import Clock
+from common.db import idempotency_keys
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+Action = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
+
+
+def _unprocessable(msg: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["header", HEADER], "msg": msg, "type": "value_error"}],
+    )
+
+
+async def idempotency_key(
+    key: Annotated[
+        str | None, Header(alias=HEADER, description="Unique per command; retries reuse it")
+    ] = None,
+) -> str:
+    """FastAPI dependency: the required, well-formed ``Idempotency-Key`` header."""
+    if key is None or not key.strip():
+        raise _unprocessable("Idempotency-Key header is required for commands")
+    if len(key) > 200:
+        raise _unprocessable("Idempotency-Key is longer than 200 characters")
+    return key.strip()
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(jsonable_encoder(body), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+async def run_idempotent(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    principal: Principal,
+    key: str,
+    request_fingerprint: str,
+    clock: Clock,
+    action: Action,
+) -> JSONResponse:
+    """Run ``action`` once per (principal, key); it gets the session of its transaction."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            prior = await _stored(session, principal, key)
+            if prior is not None:
+                return _replay(prior, request_fingerprint)
+            status_code, body = await action(session)
+            body = jsonable_encoder(body)
+            await session.execute(
+                insert(idempotency_keys).values(
+                    principal=principal.sub,
+                    key=key,
+                    fingerprint=request_fingerprint,
+                    status_code=status_code,
+                    body=body,
+                    created_at=clock.now(),
+                )
+            )
+        return JSONResponse(body, status_code=status_code)
+    except IntegrityError:
+        # A concurrent request with the same key won the race; its transaction holds
+        # the only effect, ours was rolled back.
+        async with sessionmaker() as session:
+            prior = await _stored(session, principal, key)
+        if prior is None:
+            raise
+        return _replay(prior, request_fingerprint)
+
+
+async def _stored(session: AsyncSession, principal: Principal, key: str) -> Any:
+    return (
+        await session.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.principal == principal.sub, idempotency_keys.c.key == key
+            )
+        )
+    ).first()
+
+
+def _replay(prior: Any, request_fingerprint: str) -> JSONResponse:
+    if prior.fingerprint != request_fingerprint:
+        raise _unprocessable("Idempotency-Key was already used for a different request")
+    return JSONResponse(
+        prior.body, status_code=prior.status_code, headers={REPLAYED_HEADER: "true"}
+    )

@@ -1,0 +1,225 @@
+"""Idempotent consumers (inbox) and dead-letter routing.
+
+A consumer's handler runs in a database transaction that also records the event's
+``ce_id`` in the inbox table; an event seen before is skipped. FastStream's subscriber
+commits the Kafka offset only after the handler returned (``AckPolicy.NACK_ON_ERROR``),
+i.e. after the database commit. :class:`DeadLetterMiddleware` retries a failing
+message a bounded number of times with backoff, then moves it to ``<topic>.dlq`` with
+the error in headers, so the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from faststream import BaseMiddleware
+from faststream.kafka import KafkaMessage
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common import metrics
+from common.clock import Clock, SystemClock
+from common.db import inbox
+from common.envelope import Envelope, EnvelopeError
+from common.events import Event, event_class, split_ce_type
+from common.outbox import Send
+
+log = structlog.get_logger(__name__)
+
+DLQ_SUFFIX = ".dlq"
+
+Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+"""Apply one event inside the given transaction."""
+
+
+class PoisonMessage(Exception):
+    """A message that can never be handled: retrying it is pointless."""
+
+
+def decode_event(
+    headers: Mapping[str, Any], body: bytes, interesting: set[str]
+) -> tuple[Envelope, Event | None]:
+    """Envelope and model of a message; the model is None for an uninteresting type.
+
+    Raises :class:`PoisonMessage` for missing/invalid CloudEvents headers, a type that
+    is not ``<context>.<Name>.v<N>``, a known event name with a version this code does
+    not know, an unknown type, or a body that does not validate.
+    """
+    try:
+        envelope = Envelope.from_headers(headers)
+    except EnvelopeError as exc:
+        raise PoisonMessage(str(exc)) from exc
+    parsed = split_ce_type(envelope.type)
+    if parsed is None:
+        raise PoisonMessage(f"malformed ce_type {envelope.type!r}")
+    model = event_class(envelope.type)
+    if model is None:
+        raise PoisonMessage(f"unknown event type or version {envelope.type!r}")
+    if parsed[0] not in interesting:
+        return envelope, None
+    try:
+        return envelope, model.model_validate_json(body)
+    except ValidationError as exc:
+        raise PoisonMessage(
+            f"{envelope.type} body invalid: {exc.error_count()} error(s): "
+            f"{exc.errors(include_input=False, include_url=False)}"
+        ) from exc
+
+
+class Inbox:
+    """Routes a topic's events to handlers, exactly once in effect per consumer name."""
+
+    def __init__(
+        self,
+        consumer: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: Mapping[type[Event], Handler],
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self._sessionmaker = sessionmaker
+        self._handlers = {cls.ce_type(): h for cls, h in handlers.items()}
+        self._interesting = {cls.name for cls in handlers}
+        self._clock = clock or SystemClock()
+
+    async def handle(self, headers: Mapping[str, Any], body: bytes) -> str:
+        """Apply one message; returns the outcome (applied, duplicate, ignored)."""
+        envelope, event = decode_event(headers, body, self._interesting)
+        handler = self._handlers.get(envelope.type)
+        if event is None or handler is None:
+            if event is not None:  # a version of an interesting event we don't handle
+                raise PoisonMessage(f"no handler for {envelope.type}")
+            metrics.EVENTS_CONSUMED.labels(self.consumer, "ignored").inc()
+            return "ignored"
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(
+            event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.correlation_id
+        ):
+            async with self._sessionmaker() as session, session.begin():
+                if not await self._remember(session, envelope):
+                    outcome = "duplicate"
+                else:
+                    await handler(session, event, envelope)
+                    outcome = "applied"
+        metrics.HANDLER_SECONDS.labels(self.consumer).observe(time.perf_counter() - started)
+        metrics.EVENTS_CONSUMED.labels(self.consumer, outcome).inc()
+        return outcome
+
+    async def _remember(self, session: AsyncSession, envelope: Envelope) -> bool:
+        values = {
+            "consumer": self.consumer,
+            "event_id": envelope.id,
+            "ce_type": envelope.type,
+            "received_at": self._clock.now(),
+        }
+        dialect = session.get_bind().dialect.name
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = pg_insert(inbox).values(values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite_insert(inbox).values(values).on_conflict_do_nothing()
+        else:  # pragma: no cover - only the two dialects above are supported
+            stmt = insert(inbox).values(values)
+        result = await session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult
+
+    def subscriber_handler(self) -> Callable[[bytes, KafkaMessage], Awaitable[None]]:
+        """The function to register with ``broker.subscriber(...)``."""
+
+        async def on_message(body: bytes, msg: KafkaMessage) -> None:
+            await self.handle(msg.headers, body)
+
+        on_message.__name__ = f"{self.consumer}_inbox"
+        return on_message
+
+
+async def raw_body(msg: Any) -> bytes:
+    """A FastStream decoder that leaves the body as bytes: the inbox validates it."""
+    body: bytes = msg.body
+    return body
+
+
+class DeadLetterMiddleware(BaseMiddleware):
+    """Bounded retries with backoff, then ``<topic>.dlq``; poison goes there at once."""
+
+    def __init__(
+        self,
+        msg: Any,
+        /,
+        *,
+        context: Any,
+        send: Send,
+        max_attempts: int,
+        backoff_s: float,
+    ) -> None:
+        super().__init__(msg, context=context)
+        self._send = send
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        record = msg.raw_message
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await call_next(msg)
+            except PoisonMessage as exc:
+                await self._dead_letter(record, exc, attempt)
+                return None
+            except Exception as exc:
+                if attempt >= self._max_attempts:
+                    await self._dead_letter(record, exc, attempt)
+                    return None
+                metrics.CONSUMER_RETRIES.labels(record.topic).inc()
+                delay = self._backoff_s * 2 ** (attempt - 1)
+                log.warning(
+                    "consumer.retry",
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    attempt=attempt,
+                    error=str(exc),
+                )
+                await asyncio.sleep(delay)
+
+    async def _dead_letter(self, record: Any, exc: BaseException, attempts: int) -> None:
+        # If this publish fails the exception propagates: the message is not
+        # acknowledged and comes back, so nothing is lost.
+        topic = record.topic + DLQ_SUFFIX
+        headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
+        headers += [
+            ("dlq_error", str(exc)[:4000].encode()),
+            ("dlq_error_type", type(exc).__name__.encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
+        ack = await self._send(topic, record.key or b"", record.value or b"", headers)
+        await ack
+        metrics.DEAD_LETTERS.labels(record.topic).inc()
+        log.error(
+            "consumer.dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_type=type(exc).__name__,
+            error=str(exc)[:500],
+        )
+
+
+def dead_letter_middleware(send: Send, *, max_attempts: int, backoff_s: float) -> Any:
+    """A broker middleware factory for :class:`DeadLetterMiddleware`."""
+    return functools.partial(
+        DeadLetterMiddleware, send=send, max_attempts=max_attempts, backoff_s=backoff_s
+    )

@@ -1,0 +1,64 @@
+"""Alembic wiring shared by the services' ``migrations/env.py``.
+
+Each service keeps its own migration history; its target metadata is its own tables
+plus :data:`common.db.runtime_metadata` (outbox, inbox, timers, idempotency keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+
+def alembic_config(migrations_dir: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
+    """Run the service's migrations up to ``revision``."""
+    command.upgrade(alembic_config(migrations_dir, database_url), revision)
+
+
+def run_env(metadata: list[MetaData]) -> None:
+    """The body of a service's ``env.py``: online migrations over an async engine."""
+    config = context.config
+
+    def do_run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = async_engine_from_config(
+            config.get_section(config.config_ini_section, {}),
+            prefix="sqlalchemy.",
+            poolclass=pool.NullPool,
+        )
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run)
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(
+            url=config.get_main_option("sqlalchemy.url"),
+            target_metadata=metadata,
+            literal_binds=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run_async())

@@ -1,0 +1,46 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-change-me-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """Runtime settings read from the environment (``<SERVICE>_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Literal["dev", "prod"] = "dev"
+    database_url: str = "sqlite+aiosqlite:///./service.db"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Tansu (the embedded broker) has no idempotent producer; real Kafka does.
+    kafka_idempotent_producer: bool = True
+    jwt_secret: SecretStr = SecretStr(DEV_SECRET)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    run_relay: bool = True
+    run_consumers: bool = True
+    run_timers: bool = True
+
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    outbox_retention_hours: float = Field(default=24.0, ge=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_backoff_s: float = Field(default=0.2, ge=0)
+    timer_poll_interval_s: float = Field(default=1.0, gt=0)
+
+    # Fault injection for the fault tests: the relay exits the process after Kafka
+    # acknowledged a batch but before the rows are marked sent.
+    fault_relay_crash_after_publish: bool = False
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_prod(self) -> ServiceSettings:
+        if self.environment == "prod" and self.jwt_secret.get_secret_value() == DEV_SECRET:
+            raise ValueError("jwt_secret must be set outside dev")
+        return self

@@ -1,0 +1,7 @@
+"""Alembic environment of the registration service (see common.migrations)."""
+
+from common.db import runtime_metadata
+from common.migrations import run_env
+from registration.adapters.tables import metadata
+
+run_env([metadata, runtime_metadata])

@@ -1,0 +1,5 @@
+import sys
+
+from registration.main import cli
+
+sys.exit(cli())

@@ -1,0 +1,283 @@
+"""Registration's HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import insert, select
+
+from common.auth import Principal, requires
+from common.http import RequestContext, request_context
+from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.pii import mask_id_number, mask_name, mask_phone
+from common.runtime import Runtime
+from registration.adapters.tables import (
+    grid_month_figures,
+    persons,
+    pii_access_log,
+    properties,
+    residences,
+    rooms,
+)
+from registration.app.handlers import (
+    OFFICE_ROLES,
+    DeclareMoveIn,
+    RegisterProperty,
+    RegistrationService,
+    Trace,
+    authorize_property,
+)
+from registration.domain.errors import DomainError, Forbidden, NotFound
+from registration.domain.model import Room
+
+WRITE = "registration:write"
+READ = "registration:read"
+PII_READ = "pii:read"
+
+Key = Annotated[str, Depends(idempotency_key)]
+Ctx = Annotated[RequestContext, Depends(request_context)]
+
+
+class RoomIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    room_no: str = Field(min_length=1, max_length=50)
+    capacity: int = Field(ge=1, le=200)
+
+
+class PropertyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field(min_length=1, max_length=500)
+    grid_id: str = Field(min_length=1, max_length=50)
+    landlord_id: str = Field(min_length=1, max_length=100)
+    rooms: list[RoomIn] = Field(min_length=1, max_length=2000)
+
+
+class MoveInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(min_length=18, max_length=18, description="Resident identity number")
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
+    room_no: str = Field(min_length=1, max_length=50)
+    moved_in_on: date
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors become 422 with the field, 404, or 403 — never a 500."""
+
+    async def domain_error(_req: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        detail = [
+            {"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "domain_rule"}
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    async def not_found(_req: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    async def forbidden(_req: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(Forbidden, forbidden)
+
+
+def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
+    router = APIRouter(tags=["registration"])
+    sessions = runtime.sessionmaker
+
+    async def command(
+        request: Request,
+        principal: Principal,
+        key: str,
+        body: BaseModel,
+        action: Callable[[Any], Awaitable[dict[str, Any]]],
+    ) -> JSONResponse:
+        async def run(session: Any) -> tuple[int, Any]:
+            return status.HTTP_201_CREATED, await action(session)
+
+        return await run_idempotent(
+            sessions,
+            principal=principal,
+            key=key,
+            clock=runtime.clock,
+            action=run,
+            request_fingerprint=fingerprint(request.method, request.url.path, body.model_dump()),
+        )
+
+    @router.post("/properties", status_code=201, summary="Register a rental property")
+    async def register_property(
+        body: PropertyIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(requires(WRITE))],
+    ) -> JSONResponse:
+        cmd = RegisterProperty(
+            address=body.address,
+            grid_id=body.grid_id,
+            landlord_id=body.landlord_id,
+            rooms=[Room(r.room_no, r.capacity) for r in body.rooms],
+        )
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+        return await command(
+            request,
+            principal,
+            key,
+            body,
+            lambda s: service.register_property(s, cmd, principal, trace),
+        )
+
+    @router.post(
+        "/properties/{property_id}/residences",
+        status_code=201,
+        summary="Declare a move-in (self-declaration by the landlord, or by an officer)",
+    )
+    async def declare_move_in(
+        property_id: Annotated[str, Path(max_length=36)],
+        body: MoveInIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(requires(WRITE))],
+    ) -> JSONResponse:
+        cmd = DeclareMoveIn(
+            property_id=property_id,
+            id_number=body.id_number,
+            name=body.name,
+            phone=body.phone,
+            room_no=body.room_no,
+            moved_in_on=body.moved_in_on,
+        )
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+        return await command(
+            request,
+            principal,
+            key,
+            body,
+            lambda s: service.declare_move_in(s, cmd, principal, trace),
+        )
+
+    @router.get("/properties/{property_id}", summary="A property, its rooms and occupants")
+    async def get_property(
+        property_id: str, principal: Annotated[Principal, Depends(requires(READ))]
+    ) -> dict[str, Any]:
+        async with sessions() as session:
+            prop = (
+                await session.execute(select(properties).where(properties.c.id == property_id))
+            ).first()
+            if prop is None:
+                raise NotFound("property", property_id)
+            authorize_property(principal, grid_id=prop.grid_id, landlord_id=prop.landlord_id)
+            room_rows = (
+                await session.execute(
+                    select(rooms)
+                    .where(rooms.c.property_id == property_id)
+                    .order_by(rooms.c.room_no)
+                )
+            ).all()
+            occupants = (
+                await session.execute(
+                    select(residences)
+                    .where(residences.c.property_id == property_id, residences.c.ended_on.is_(None))
+                    .order_by(residences.c.declared_at)
+                )
+            ).all()
+        return {
+            "property_id": prop.id,
+            "address": prop.address,
+            "grid_id": prop.grid_id,
+            "landlord_id": prop.landlord_id,
+            "registered_at": prop.registered_at,
+            "rooms": [{"room_no": r.room_no, "capacity": r.capacity} for r in room_rows],
+            "residences": [
+                {
+                    "residence_id": o.id,
+                    "person_ref": o.person_ref,
+                    "room_no": o.room_no,
+                    "moved_in_on": o.moved_in_on,
+                    "declared_at": o.declared_at,
+                    "on_time": o.on_time,
+                    "channel": o.channel,
+                    "over_capacity": o.over_capacity,
+                }
+                for o in occupants
+            ],
+        }
+
+    @router.get("/persons/{person_ref}", summary="A person's record (personal data; audited)")
+    async def get_person(
+        person_ref: str,
+        request: Request,
+        principal: Annotated[Principal, Depends(requires(PII_READ, roles=OFFICE_ROLES))],
+        reveal: Annotated[bool, Query(description="Return unmasked values")] = False,
+    ) -> dict[str, Any]:
+        async with sessions() as session, session.begin():
+            row = (
+                await session.execute(select(persons).where(persons.c.person_ref == person_ref))
+            ).first()
+            if row is None:
+                raise NotFound("person", person_ref)
+            await session.execute(
+                insert(pii_access_log).values(
+                    at=runtime.clock.now(),
+                    principal=principal.sub,
+                    role=principal.role,
+                    action="reveal" if reveal else "read",
+                    person_ref=person_ref,
+                    correlation_id=request.state.correlation_id,
+                )
+            )
+        id_number = service.cipher.decrypt(row.id_number_enc)
+        name = service.cipher.decrypt(row.name_enc)
+        phone = service.cipher.decrypt(row.phone_enc) if row.phone_enc else None
+        if not reveal:
+            id_number, name = mask_id_number(id_number), mask_name(name)
+            phone = mask_phone(phone) if phone else None
+        return {
+            "person_ref": row.person_ref,
+            "id_number": id_number,
+            "name": name,
+            "phone": phone,
+            "gender": row.gender,
+            "birth_date": row.birth_date,
+            "origin_region": row.origin_region,
+        }
+
+    @router.get("/figures/grids/{grid_id}", summary="A grid's monthly declaration figures")
+    async def grid_figures(
+        grid_id: str,
+        principal: Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))],
+        month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    ) -> dict[str, Any]:
+        if not principal.covers_grid(grid_id):
+            raise HTTPException(403, f"grid {grid_id} is outside the caller's grids")
+        async with sessions() as session:
+            row = (
+                await session.execute(
+                    select(grid_month_figures).where(
+                        grid_month_figures.c.grid_id == grid_id,
+                        grid_month_figures.c.month == month,
+                    )
+                )
+            ).first()
+        declarations = row.declarations if row else 0
+        self_declared = row.self_declared if row else 0
+        return {
+            "grid_id": grid_id,
+            "month": month,
+            "declarations": declarations,
+            "self_declared": self_declared,
+            "on_time": row.on_time if row else 0,
+            "over_capacity": row.over_capacity if row else 0,
+            "self_declaration_rate": round(self_declared / declarations, 4)
+            if declarations
+            else None,
+        }
+
+    return router

@@ -1,0 +1,123 @@
+"""Wiring only: settings -> runtime -> handlers, routes, subscribers; and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from common.clock import Clock
+from common.http import asyncapi_document as build_asyncapi
+from common.http import create_service_app
+from common.inbox import DLQ_SUFFIX
+from common.logging import configure_logging
+from common.pii import PiiCipher
+from common.runtime import Runtime, build_runtime
+from registration.app.handlers import RegistrationService
+from registration.entrypoints.consumers import register_consumers
+from registration.entrypoints.http import build_router, install_error_handlers
+from registration.events import TOPIC, PropertyRegistered, ResidenceDeclared
+from registration.settings import RegistrationSettings
+
+NAME = "registration"
+VERSION = "0.1.0"
+TITLE = "Registration service"
+DESCRIPTION = (
+    "The system of record for the base numbers: rental properties and rooms, persons, "
+    "and the declarations of who lives where. Publishes on `registration.events`."
+)
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+TOPICS = (TOPIC, TOPIC + DLQ_SUFFIX)
+
+
+def build(settings: RegistrationSettings, clock: Clock | None = None) -> tuple[Runtime, Any]:
+    runtime = build_runtime(NAME, settings, clock=clock)
+    service = RegistrationService(
+        source=runtime.source,
+        clock=runtime.clock,
+        cipher=PiiCipher(
+            settings.pii_key.get_secret_value(), settings.pii_hash_key.get_secret_value()
+        ),
+        policy=settings.declaration_policy(),
+    )
+    # Documented in the AsyncAPI document; events are sent by the outbox relay.
+    runtime.broker.publisher(
+        TOPIC,
+        title=TOPIC,
+        schema=PropertyRegistered | ResidenceDeclared,
+        description="Registration's public events (CloudEvents, binary mode); key = ce_subject",
+    )
+    if settings.run_consumers:
+        register_consumers(runtime)
+    return runtime, service
+
+
+def create_app(
+    settings: RegistrationSettings | None = None, *, clock: Clock | None = None
+) -> FastAPI:
+    settings = settings or RegistrationSettings()
+    runtime, service = build(settings, clock)
+    app = create_service_app(
+        runtime,
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        routers=[build_router(runtime, service)],
+    )
+    install_error_handlers(app)
+    return app
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The committed AsyncAPI document (``schemas/registration/asyncapi.json``)."""
+    settings = RegistrationSettings(
+        database_url="sqlite+aiosqlite://", kafka_bootstrap_servers="kafka:9092"
+    )
+    runtime, _ = build(settings)
+    doc: dict[str, Any] = build_asyncapi(
+        runtime, title=TITLE, version=VERSION, description=DESCRIPTION
+    ).to_jsonable()
+    return doc
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {NAME}", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API, the outbox relay and the consumers")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--migrate", action="store_true", help="migrate the database first")
+    sub.add_parser("migrate", help="upgrade the database to the latest migration")
+    sub.add_parser("topics", help="print the Kafka topics this service needs")
+    demo = sub.add_parser("demo", help="drive one declaration end to end against a running API")
+    demo.add_argument("--base-url", required=True)
+    args = parser.parse_args(argv)
+
+    settings = RegistrationSettings()
+    if args.command == "topics":
+        print("\n".join(TOPICS))
+        return 0
+    if args.command == "demo":
+        from registration.demo import run_demo
+
+        return run_demo(args.base_url, settings.jwt_secret.get_secret_value())
+    configure_logging(NAME, settings.log_level, json=settings.log_json)
+    if args.command == "migrate" or args.migrate:
+        from common.migrations import upgrade
+
+        upgrade(MIGRATIONS, settings.database_url)
+        if args.command == "migrate":
+            return 0
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
