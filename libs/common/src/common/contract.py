@@ -155,7 +155,8 @@ class _Diff:
                 self.report(path, f"{key} changed {_json(old.get(key))} -> {_json(new.get(key))}")
         self.enums(old, new, path)
         self.objects(old, new, path, active)
-        self.arrays(old, new, path, active)
+        if "items" in old or "items" in new:
+            self.walk(old.get("items", True), new.get("items", True), _at(path, "items"), active)
 
     def same_shape(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> bool:
         """Compare combinators and types; False when they differ (nothing below matters)."""
@@ -205,10 +206,6 @@ class _Diff:
             self.walk(old_extra, new_extra, sub, active)
         elif tightened and old_extra is not False:
             self.report(sub, f"tightened {_json(old_extra)} -> {_json(new_extra)}")
-
-    def arrays(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> None:
-        if "items" in old or "items" in new:
-            self.walk(old.get("items", True), new.get("items", True), _at(path, "items"), active)
 
 
 def _at(path: str, key: str) -> str:

@@ -1,0 +1,338 @@
+"""Event contracts: schema generation, compatibility rules, and the write/check workflow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from pydantic import BaseModel
+
+from common import contract, events
+from common.contract import breaking_changes, check, render, schema_for, write
+from common.events import Event
+
+
+class Kind(StrEnum):
+    HOUSE = "house"
+    SHOP = "shop"
+
+
+class Room(BaseModel):
+    capacity: int
+
+
+class Thing(Event):
+    """Something happened to a thing (the published v1)."""
+
+    name = "contracttest.Thing"
+    version = 1
+    topic = "contracttest.events"
+
+    thing_id: str
+    room: Room
+    kind: Kind
+    tags: list[str] = []
+    note: str | None = None
+
+    def subject(self) -> str:
+        return self.thing_id
+
+
+# Candidate replacements of the same event version: subclasses that do not set `name`
+# keep Thing's CloudEvents type and are not registered.
+
+
+class WithFloor(Thing):
+    floor: int | None = None
+
+
+class IdAsNumber(Thing):
+    thing_id: int  # type: ignore[assignment]
+
+
+class TextRoom(BaseModel):
+    capacity: str
+
+
+class RoomCapacityAsText(Thing):
+    room: TextRoom  # type: ignore[assignment]
+
+
+class NoteRequired(Thing):
+    note: str | None
+
+
+class KindWithoutShop(StrEnum):
+    HOUSE = "house"
+
+
+class KindWithFarm(StrEnum):
+    HOUSE = "house"
+    SHOP = "shop"
+    FARM = "farm"
+
+
+class ShopRemoved(Thing):
+    kind: KindWithoutShop  # type: ignore[assignment]
+
+
+class FarmAdded(Thing):
+    kind: KindWithFarm  # type: ignore[assignment]
+
+
+class NumericTags(Thing):
+    tags: list[int] = []  # type: ignore[assignment]
+
+
+class Premises(BaseModel):  # Room under another name: same wire format
+    capacity: int
+
+
+class RoomRenamed(Thing):
+    """A new docstring is only documentation."""
+
+    room: Premises  # type: ignore[assignment]
+
+
+def changes(old: type[Event], new: type[Event]) -> list[str]:
+    return breaking_changes(schema_for(old), schema_for(new))
+
+
+def test_adding_an_optional_field_is_compatible() -> None:
+    assert changes(Thing, WithFloor) == []
+
+
+def test_descriptions_and_renamed_definitions_are_compatible() -> None:
+    assert changes(Thing, RoomRenamed) == []
+
+
+def test_removing_a_field_breaks() -> None:
+    assert changes(WithFloor, Thing) == ["properties.floor: removed"]
+
+
+def test_retyping_a_field_breaks() -> None:
+    assert changes(Thing, IdAsNumber) == ["properties.thing_id: type changed string -> integer"]
+
+
+def test_retyping_a_nested_models_field_breaks() -> None:
+    assert changes(Thing, RoomCapacityAsText) == [
+        "properties.room.properties.capacity: type changed integer -> string"
+    ]
+
+
+def test_retyping_array_items_breaks() -> None:
+    assert changes(Thing, NumericTags) == ["properties.tags.items: type changed string -> integer"]
+
+
+def test_making_an_optional_field_required_breaks() -> None:
+    assert changes(Thing, NoteRequired) == ["properties.note: became required"]
+
+
+def test_removing_an_enum_member_breaks() -> None:
+    assert changes(Thing, ShopRemoved) == ['properties.kind: enum value "shop" removed']
+
+
+def test_adding_an_enum_member_breaks() -> None:
+    (problem,) = changes(Thing, FarmAdded)
+    assert problem.startswith('properties.kind: enum value "farm" added')
+
+
+def test_retyping_inside_any_of_and_tightening_additional_properties() -> None:
+    old: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    }
+    new = json.loads(json.dumps(old))
+    new["properties"]["note"]["anyOf"][0] = {"type": "integer"}
+    new["additionalProperties"] = False
+    new["properties"]["counts"]["additionalProperties"] = {"type": "number"}
+    assert breaking_changes(old, new) == [
+        "properties.note.anyOf[0]: type changed string -> integer",
+        "properties.counts.additionalProperties: type changed integer -> number",
+        "additionalProperties: tightened true -> false",
+    ]
+
+
+def test_recursive_definitions_terminate() -> None:
+    tree = {
+        "$ref": "#/$defs/Node",
+        "$defs": {"Node": {"type": "object", "properties": {"kids": {
+            "type": "array", "items": {"$ref": "#/$defs/Node"}}}}},
+    }  # fmt: skip
+    assert breaking_changes(tree, tree) == []
+
+
+def test_schema_is_deterministic_and_describes_the_binding() -> None:
+    text = render(schema_for(Thing))
+    assert text == render(schema_for(Thing))
+    assert text.endswith("}\n") and text.startswith('{\n  "$defs"')
+    schema = json.loads(text)
+    assert list(schema) == sorted(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["x-ce-type"] == "contracttest.Thing.v1"
+    assert schema["x-topic"] == "contracttest.events"
+    assert "ce_subject" in schema["x-key"]
+    assert schema["description"] == "Something happened to a thing (the published v1)."
+    body = json.loads(Thing(thing_id="t-1", room=Room(capacity=2), kind=Kind.SHOP).to_json())
+    jsonschema.Draft202012Validator(schema).validate(body)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate({**body, "kind": "farm"})
+
+
+# -- write / check on a temporary repository --------------------------------------------------
+
+EVENTS = '''
+from common.events import Event
+
+
+class Parcel(Event):
+    """A parcel arrived."""
+
+    name = "{service}.Parcel"
+    topic = "{service}.events"
+
+    parcel_id: str
+    weight: {weight}
+
+    def subject(self) -> str:
+        return self.parcel_id
+'''
+
+MAIN = """
+def asyncapi_document() -> dict:
+    return {{"asyncapi": "3.0.0", "info": {{"title": "{service}", "version": "1"}}}}
+"""
+
+Layout = Callable[..., Path]
+
+
+def forget(name: str) -> None:
+    """Drop a temporary service's modules and registered events, so it can be re-imported."""
+    for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+        del sys.modules[module]
+    for ce_type in [t for t in events._REGISTRY if t.startswith(f"{name}.")]:
+        del events._REGISTRY[ce_type]
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Layout]:
+    """Writes services/<name>/src/<name>/ in tmp_path; imports stay local to the test."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    names: set[str] = set()
+
+    def layout(name: str, weight: str | None = "int") -> Path:
+        package = tmp_path / "services" / name / "src" / name
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text("")
+        (package / "main.py").write_text(MAIN.format(service=name))
+        source = "" if weight is None else EVENTS.format(service=name, weight=weight)
+        (package / "events.py").write_text(source)
+        names.add(name)
+        forget(name)
+        return tmp_path
+
+    yield layout
+    for name in names:
+        forget(name)
+
+
+def git(root: Path, *args: str) -> None:
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", *identity, "-c", "commit.gpgsign=false", *args], cwd=root, check=True)
+
+
+def test_write_then_check_passes_and_a_hand_edit_is_drift(service: Layout) -> None:
+    root = service("ctwrite")
+    notes: list[str] = []
+    assert write(root) == ["schemas/ctwrite/Parcel.v1.json", "schemas/ctwrite/asyncapi.json"]
+    assert write(root) == []
+    assert check(root, note=notes.append) == []
+    assert "compatibility check skipped" in notes[0]  # tmp_path is not a git repository
+
+    path = root / "schemas/ctwrite/Parcel.v1.json"
+    path.write_text(path.read_text().replace("A parcel arrived.", "Edited by hand."))
+    (problem,) = check(root, note=notes.append)
+    assert problem.startswith("drift: schemas/ctwrite/Parcel.v1.json differs")
+    assert "python -m common.contract write" in problem
+
+
+def test_cli_write_and_check(
+    service: Layout, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = service("ctcli")
+    monkeypatch.chdir(root / "services")
+    assert contract.main(["write"]) == 0
+    assert contract.main(["check", "ctcli"]) == 0
+    (root / "schemas/ctcli/asyncapi.json").write_text("{}\n")
+    (root / "schemas/ctcli/Old.v1.json").write_text("{}\n")
+    assert contract.main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "drift: schemas/ctcli/asyncapi.json differs" in out
+    assert "stale: schemas/ctcli/Old.v1.json" in out
+
+
+def test_breaking_change_against_the_committed_schema(service: Layout) -> None:
+    root = service("ctgit")
+    write(root)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "publish Parcel v1")
+
+    service("ctgit", weight="str")
+    breaking = (
+        "breaking: schemas/ctgit/Parcel.v1.json vs HEAD: "
+        "properties.weight: type changed integer -> string"
+    )
+    problems = check(root)
+    assert problems[0].startswith("drift: schemas/ctgit/Parcel.v1.json")
+    assert problems[1:] == [breaking]
+    write(root)  # regenerating does not make the change compatible
+    assert check(root) == [breaking]
+
+    service("ctgit", weight="int | None = None")  # an optional field... but was required
+    write(root)
+    assert check(root) == [
+        "breaking: schemas/ctgit/Parcel.v1.json vs HEAD: properties.weight: no longer required "
+        "(consumers rely on it)",
+        "breaking: schemas/ctgit/Parcel.v1.json vs HEAD: properties.weight: type changed "
+        "integer -> integer|null",
+    ]
+
+
+def test_a_published_schema_cannot_be_removed(service: Layout) -> None:
+    root = service("ctgone")
+    write(root)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "publish Parcel v1")
+
+    service("ctgone", weight=None)
+    (root / "schemas/ctgone/Parcel.v1.json").unlink()
+    assert check(root) == [
+        "removed: schemas/ctgone/Parcel.v1.json is published at HEAD but no model generates it"
+    ]
+    assert check(root, base="no-such-rev", note=lambda _: None) == []
+
+
+def test_committed_asyncapi_is_not_compat_checked(service: Layout) -> None:
+    root = service("ctapi")
+    write(root)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "publish")
+    main = root / "services/ctapi/src/ctapi/main.py"
+    main.write_text("def asyncapi_document() -> dict:\n    return {}\n")
+    sys.modules.pop("ctapi.main")
+    assert write(root) == ["schemas/ctapi/asyncapi.json"]
+    assert check(root) == []
