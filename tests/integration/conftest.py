@@ -1,0 +1,39 @@
+"""Integration tier: real Kafka (or Tansu) and real PostgreSQL, services as processes.
+
+Infrastructure comes from the devstack pytest plugin (environment addresses, then
+testcontainers, then the local launchers) and never silently skips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack.kafka import create_topics
+from registration.main import TOPICS
+from tests.integration.services import ServiceProcess, registration_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def kafka(kafka_bootstrap: str) -> str:
+    create_topics(kafka_bootstrap, TOPICS, partitions=3)
+    return kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def tansu(embedded_bootstrap: str) -> str:
+    create_topics(embedded_bootstrap, TOPICS, partitions=3)
+    return embedded_bootstrap
+
+
+@pytest.fixture
+def registration(kafka: str, pg_url: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A migrated registration database on PostgreSQL; processes started by the test."""
+    service = ServiceProcess("registration", registration_env(kafka, pg_url), tmp_path)
+    service.migrate()
+    yield service
+    service.stop()
