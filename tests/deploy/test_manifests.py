@@ -1,0 +1,574 @@
+"""Offline checks of the deployment artefacts: Kubernetes manifests, compose file, Dockerfiles.
+
+Nothing here needs a cluster, a Docker engine or the network:
+
+* each overlay of ``deploy/k8s`` is rendered with ``kubectl kustomize`` and every built-in
+  object is validated strictly (unknown fields are errors) against the Kubernetes OpenAPI
+  schemas bundled in the ``kubernetes-validate`` package. Operator custom resources
+  (Strimzi, CloudNativePG) have no bundled schema: they are recorded as skipped, and the
+  skipped set must be exactly the expected CRD kinds, so no other kind slips through;
+* ``docker-compose.yml`` is parsed (anchors and merge keys resolved) and checked for
+  start-up ordering, health checks and dev-only, overridable secrets;
+* the Dockerfiles cannot be built here, so they get a textual sanity check.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import functools
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "deploy" / "k8s"
+COMPOSE_FILE = REPO / "docker-compose.yml"
+SERVICES_DIR = REPO / "services"
+
+# Schemas bundled by kubernetes-validate (no download). 1.30 is the oldest minor release we
+# deploy to; 1.34 a recent one. An object must be valid for both.
+K8S_VERSIONS = ("1.30.0", "1.34.0")
+
+OVERLAYS = ("dev", "prod")
+NAMESPACE = "wentang"
+IMAGE = "wentang/registration"
+IMAGE_TAGS = {"dev": "dev", "prod": "0.1.0"}
+REPLICAS = {"dev": 1, "prod": 3}
+
+# Operator custom resources: rendered, checked structurally, but not schema-validated.
+CRD_KINDS = frozenset(
+    {
+        ("kafka.strimzi.io/v1", "Kafka"),
+        ("kafka.strimzi.io/v1", "KafkaNodePool"),
+        ("kafka.strimzi.io/v1", "KafkaTopic"),
+        ("postgresql.cnpg.io/v1", "Cluster"),
+    }
+)
+BUILTIN_KINDS = {
+    "dev": frozenset(
+        {"Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget"}
+    ),
+    "prod": frozenset(
+        {
+            "Namespace",
+            "ServiceAccount",
+            "ConfigMap",
+            "Service",
+            "Deployment",
+            "PodDisruptionBudget",
+            "HorizontalPodAutoscaler",
+        }
+    ),
+}
+
+REGISTRATION_TOPICS = {"registration.events", "registration.events.dlq"}
+# Secrets a pod may read (always through env[].valueFrom.secretKeyRef).
+ALLOWED_SECRETS = {"registration-secrets", "registration-db-app"}
+SECRET_ENV = {
+    "REGISTRATION_JWT_SECRET": ("registration-secrets", "jwt-secret"),
+    "REGISTRATION_PII_KEY": ("registration-secrets", "pii-key"),
+    "REGISTRATION_PII_HASH_KEY": ("registration-secrets", "pii-hash-key"),
+    "DB_USER": ("registration-db-app", "username"),
+    "DB_PASSWORD": ("registration-db-app", "password"),
+}
+SECRETISH = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEY($|_)|CREDENTIAL", re.I)
+
+
+# ---------------------------------------------------------------------------------------
+# Kubernetes
+# ---------------------------------------------------------------------------------------
+
+
+def _kustomize_cmd() -> list[str]:
+    if kubectl := shutil.which("kubectl"):
+        return [kubectl, "kustomize"]
+    if kustomize := shutil.which("kustomize"):
+        return [kustomize, "build"]
+    pytest.fail("neither kubectl nor kustomize is on PATH: both render deploy/k8s offline")
+
+
+@functools.cache
+def render(overlay: str) -> tuple[dict[str, Any], ...]:
+    result = subprocess.run(
+        [*_kustomize_cmd(), str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"kustomize {overlay} failed:\n{result.stderr}"
+    docs = tuple(d for d in yaml.safe_load_all(result.stdout) if d)
+    assert docs, f"overlay {overlay} rendered nothing"
+    return docs
+
+
+def objects(overlay: str, kind: str) -> list[dict[str, Any]]:
+    return [d for d in render(overlay) if d["kind"] == kind]
+
+
+def one(overlay: str, kind: str, name: str) -> dict[str, Any]:
+    found = [d for d in objects(overlay, kind) if d["metadata"]["name"] == name]
+    assert len(found) == 1, f"{overlay}: expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def pod_containers(deployment: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    spec = deployment["spec"]["template"]["spec"]
+    for c in spec.get("initContainers", []):
+        yield "init", c
+    for c in spec["containers"]:
+        yield "main", c
+
+
+def configmap_data(overlay: str, ref_name: str) -> dict[str, str]:
+    return dict(one(overlay, "ConfigMap", ref_name)["data"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_validates_against_kubernetes_schemas(overlay: str) -> None:
+    validated: set[str] = set()
+    skipped: set[tuple[str, str]] = set()
+    for doc in render(overlay):
+        key = (doc["apiVersion"], doc["kind"])
+        if key in CRD_KINDS:
+            skipped.add(key)
+            continue
+        for version in K8S_VERSIONS:
+            # Raises ValidationError on a bad or unknown field, SchemaNotFoundError on a
+            # kind/apiVersion that this Kubernetes version does not serve.
+            kubernetes_validate.validate(doc, version, strict=True)
+        validated.add(doc["kind"])
+    assert skipped == CRD_KINDS, "only the operator CRD kinds may skip schema validation"
+    assert validated == BUILTIN_KINDS[overlay]
+
+
+def test_strict_validation_rejects_unknown_fields() -> None:
+    """Guards the guard: a misspelt field must fail, not pass silently."""
+    deployment = copy.deepcopy(one("dev", "Deployment", "registration"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenessProb"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSIONS[0], strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_in_namespace_and_no_secret_committed(overlay: str) -> None:
+    for doc in render(overlay):
+        assert doc["kind"] != "Secret", "Secrets are created out of band, never rendered"
+        if doc["kind"] == "Namespace":
+            assert doc["metadata"]["name"] == NAMESPACE
+        else:
+            assert doc["metadata"].get("namespace") == NAMESPACE, doc["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_deployments_probes_resources_security(overlay: str) -> None:
+    deployments = objects(overlay, "Deployment")
+    assert deployments
+    for dep in deployments:
+        name = dep["metadata"]["name"]
+        pod = dep["spec"]["template"]["spec"]
+        for role, c in pod_containers(dep):
+            where = f"{overlay} {name}/{c['name']}"
+            res = c.get("resources", {})
+            assert {"cpu", "memory"} <= set(res.get("requests", {})), f"{where}: requests"
+            assert {"cpu", "memory"} <= set(res.get("limits", {})), f"{where}: limits"
+            sc = c.get("securityContext", {})
+            assert sc.get("readOnlyRootFilesystem") is True, where
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+            mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            assert "/tmp" in mounts, f"{where}: writable /tmp"
+            if role == "main":
+                for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                    assert probe in c, f"{where}: {probe}"
+                assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+                assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+                assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        assert "emptyDir" in volumes["tmp"]
+        psc = pod["securityContext"]
+        assert psc["runAsNonRoot"] is True and psc["runAsUser"] != 0
+        assert pod["automountServiceAccountToken"] is False
+        sa = one(overlay, "ServiceAccount", pod["serviceAccountName"])
+        assert sa["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_only_through_secret_key_ref(overlay: str) -> None:
+    for dep in objects(overlay, "Deployment"):
+        pod = dep["spec"]["template"]["spec"]
+        for volume in pod.get("volumes", []):
+            assert "secret" not in volume, "no Secret volumes"
+            for source in volume.get("projected", {}).get("sources", []):
+                assert "secret" not in source, "no projected Secret volumes"
+        for _, c in pod_containers(dep):
+            for source in c.get("envFrom", []):
+                assert "secretRef" not in source, "no envFrom secretRef: secretKeyRef only"
+                assert "configMapRef" in source
+            defined = set()
+            for ref in c.get("envFrom", []):
+                defined |= set(configmap_data(overlay, ref["configMapRef"]["name"]))
+            for env in c.get("env", []):
+                name = env["name"]
+                value_from = env.get("valueFrom", {})
+                if "secretKeyRef" in value_from:
+                    ref = value_from["secretKeyRef"]
+                    assert ref["name"] in ALLOWED_SECRETS, ref
+                    assert not ref.get("optional", False), f"{name}: a missing secret must fail"
+                elif "value" in env:
+                    assert not SECRETISH.search(name), f"{name} looks secret but is literal"
+                    # $(VAR) only expands variables defined before it.
+                    for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", env["value"]):
+                        assert var in defined, f"{name} uses $({var}) before it is defined"
+                defined.add(name)
+            env_by_name = {e["name"]: e for e in c.get("env", [])}
+            for name, (secret, key) in SECRET_ENV.items():
+                ref = env_by_name[name]["valueFrom"]["secretKeyRef"]
+                assert (ref["name"], ref["key"]) == (secret, key)
+    for cm in objects(overlay, "ConfigMap"):
+        leaked = [k for k in cm.get("data", {}) if SECRETISH.search(k)]
+        assert not leaked, f"secret-looking keys in ConfigMap {cm['metadata']['name']}: {leaked}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_registration_workload_contract(overlay: str) -> None:
+    dep = one(overlay, "Deployment", "registration")
+    pod = dep["spec"]["template"]
+    spec = pod["spec"]
+    assert dep["spec"]["replicas"] == REPLICAS[overlay]
+
+    (init,) = spec["initContainers"]
+    (main,) = spec["containers"]
+    assert init["args"] == ["migrate"]
+    assert main["args"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
+    for c in (init, main):
+        assert c["image"] == f"{IMAGE}:{IMAGE_TAGS[overlay]}"
+        assert "command" not in c, "the image's ENTRYPOINT (python -m registration) is kept"
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    assert ports == {"http": 8000}
+
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) == ports["http"]
+
+    svc = one(overlay, "Service", "registration")
+    (svc_port,) = svc["spec"]["ports"]
+    assert (svc_port["name"], svc_port["port"], svc_port["targetPort"]) == ("http", 80, "http")
+    labels = pod["metadata"]["labels"]
+    assert svc["spec"]["selector"].items() <= labels.items()
+    assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    pdb = one(overlay, "PodDisruptionBudget", "registration")
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+    hpas = objects(overlay, "HorizontalPodAutoscaler")
+    if overlay == "prod":
+        (hpa,) = hpas
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": "registration",
+        }
+        assert hpa["spec"]["minReplicas"] == dep["spec"]["replicas"]
+        assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+        (metric,) = hpa["spec"]["metrics"]
+        assert metric["resource"]["name"] == "cpu"
+        # prod limits above dev limits
+        dev_main = one("dev", "Deployment", "registration")["spec"]["template"]["spec"][
+            "containers"
+        ][0]
+        assert _mem_mi(main["resources"]["limits"]["memory"]) > _mem_mi(
+            dev_main["resources"]["limits"]["memory"]
+        )
+    else:
+        assert hpas == []
+
+
+def _mem_mi(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return float(quantity[: -len(suffix)]) * factor
+    raise AssertionError(f"unexpected memory quantity {quantity}")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_images_name_no_registry_host(overlay: str) -> None:
+    for dep in objects(overlay, "Deployment"):
+        for _, c in pod_containers(dep):
+            first = c["image"].split("/")[0]
+            assert "." not in first and ":" not in first and first != "localhost", (
+                "image names carry no registry host; the cluster's mirror configuration "
+                "or a kustomize images: newName supplies it"
+            )
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_infra_wiring_matches_service_config(overlay: str) -> None:
+    """The names the service connects to are the names the operators create."""
+    (kafka,) = objects(overlay, "Kafka")
+    cluster = kafka["metadata"]["name"]
+    for kind in ("KafkaNodePool", "KafkaTopic"):
+        for doc in objects(overlay, kind):
+            assert doc["metadata"]["labels"]["strimzi.io/cluster"] == cluster
+    pools = objects(overlay, "KafkaNodePool")
+    assert {r for p in pools for r in p["spec"]["roles"]} == {"controller", "broker"}
+    topics = {
+        t["spec"].get("topicName", t["metadata"]["name"]) for t in objects(overlay, "KafkaTopic")
+    }
+    assert topics >= REGISTRATION_TOPICS
+    broker_count = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
+    for topic in objects(overlay, "KafkaTopic"):
+        assert topic["spec"]["replicas"] <= broker_count
+        assert int(topic["spec"]["config"]["min.insync.replicas"]) <= topic["spec"]["replicas"]
+
+    dep = one(overlay, "Deployment", "registration")
+    (main,) = dep["spec"]["template"]["spec"]["containers"]
+    config = configmap_data(overlay, main["envFrom"][0]["configMapRef"]["name"])
+    assert config["REGISTRATION_KAFKA_BOOTSTRAP_SERVERS"] == f"{cluster}-kafka-bootstrap:9092"
+    assert config["REGISTRATION_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
+
+    pg = one(overlay, "Cluster", "registration-db")
+    initdb = pg["spec"]["bootstrap"]["initdb"]
+    assert config["DB_HOST"] == f"{pg['metadata']['name']}-rw"
+    assert config["DB_NAME"] == initdb["database"]
+    env = {e["name"]: e for e in main["env"]}
+    assert env["DB_USER"]["valueFrom"]["secretKeyRef"]["name"] == f"{pg['metadata']['name']}-app"
+    assert env["REGISTRATION_DATABASE_URL"]["value"].startswith("postgresql+asyncpg://")
+
+    expected_env = "dev" if overlay == "dev" else "prod"
+    assert config["REGISTRATION_ENVIRONMENT"] == expected_env
+
+
+# ---------------------------------------------------------------------------------------
+# docker compose
+# ---------------------------------------------------------------------------------------
+
+COMPOSE_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+OVERRIDABLE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:-[^}]+\}$")
+
+
+@functools.cache
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def compose_service(name: str) -> dict[str, Any]:
+    service: dict[str, Any] = compose()["services"][name]
+    return service
+
+
+def test_compose_every_service_has_healthcheck_or_conditions() -> None:
+    services = compose()["services"]
+    assert {"kafka", "postgres", "registration", "registration-migrate"} <= set(services)
+    for name, service in services.items():
+        healthcheck = service.get("healthcheck", {})
+        has_check = bool(healthcheck.get("test")) and not healthcheck.get("disable", False)
+        depends = service.get("depends_on")
+        if depends is not None:
+            assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+            for dep, spec in depends.items():
+                assert dep in services, f"{name} depends on unknown {dep}"
+                assert spec.get("condition") in COMPOSE_CONDITIONS, f"{name} -> {dep}"
+        assert has_check or depends, f"{name}: neither a healthcheck nor depends_on conditions"
+
+
+def test_compose_registration_startup_order_and_ports() -> None:
+    reg = compose_service("registration")
+    assert {k: v["condition"] for k, v in reg["depends_on"].items()} == {
+        "kafka": "service_healthy",
+        "kafka-topics": "service_completed_successfully",
+        "postgres": "service_healthy",
+        "registration-migrate": "service_completed_successfully",
+    }
+    assert "8001:8000" in reg["ports"]
+    assert reg["command"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
+
+    migrate = compose_service("registration-migrate")
+    assert migrate["command"] == ["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert migrate["image"] == reg["image"]
+    assert migrate["environment"] == reg["environment"]
+
+    build = reg["build"]
+    assert build["context"] == "."
+    assert (REPO / build["dockerfile"]).is_file()
+    assert build["args"]["SERVICE"] == "registration"
+
+
+def test_compose_settings_and_dev_only_secrets() -> None:
+    env = compose_service("registration")["environment"]
+    required = {
+        "REGISTRATION_DATABASE_URL",
+        "REGISTRATION_KAFKA_BOOTSTRAP_SERVERS",
+        "REGISTRATION_KAFKA_IDEMPOTENT_PRODUCER",
+        "REGISTRATION_JWT_SECRET",
+        "REGISTRATION_PII_KEY",
+        "REGISTRATION_PII_HASH_KEY",
+        "REGISTRATION_LOG_LEVEL",
+        "REGISTRATION_RUN_RELAY",
+        "REGISTRATION_RUN_CONSUMERS",
+    }
+    assert required <= set(env)
+    assert env["REGISTRATION_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["REGISTRATION_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
+    assert env["REGISTRATION_DATABASE_URL"].startswith("postgresql+asyncpg://registration:")
+    assert "@postgres:5432/registration" in env["REGISTRATION_DATABASE_URL"]
+    for name in ("REGISTRATION_JWT_SECRET", "REGISTRATION_PII_KEY", "REGISTRATION_PII_HASH_KEY"):
+        assert OVERRIDABLE.match(env[name]), f"{name} must be ${{{name}:-dev default}}"
+    # The dev PII key default must be a usable Fernet key.
+    from cryptography.fernet import Fernet
+
+    Fernet(env["REGISTRATION_PII_KEY"].split(":-", 1)[1].rstrip("}").encode())
+
+    pg_env = compose_service("postgres")["environment"]
+    db_password = "${REGISTRATION_DB_PASSWORD:-"
+    assert pg_env["REGISTRATION_DB_PASSWORD"].startswith(db_password)
+    assert pg_env["REGISTRATION_DB_PASSWORD"] in env["REGISTRATION_DATABASE_URL"]
+    assert "registration" in re.split(r"[\s,]+", pg_env["SERVICE_DATABASES"])
+
+
+def test_compose_infrastructure() -> None:
+    kafka = compose_service("kafka")
+    assert kafka["image"] == "apache/kafka:4.1.1"
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert str(env["KAFKA_NODE_ID"]) == "1"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert str(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]) == "1"
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+
+    postgres = compose_service("postgres")
+    assert postgres["image"] == "postgres:15"
+    init_mounts = [v for v in postgres["volumes"] if "/docker-entrypoint-initdb.d/" in v]
+    assert init_mounts
+    for mount in init_mounts:
+        host_path = mount.split(":")[0]
+        assert (REPO / host_path).is_file(), host_path
+
+    for name, service in compose()["services"].items():
+        if "image" in service and "build" not in service:
+            assert not service["image"].endswith(":latest") and ":" in service["image"], name
+
+
+def test_compose_topics_match_kubernetes_topics() -> None:
+    topics_env = compose_service("kafka-topics")["environment"]["KAFKA_TOPICS"]
+    compose_topics = {spec.split(":")[0] for spec in topics_env.split()}
+    k8s_topics = {t["spec"]["topicName"] for t in objects("prod", "KafkaTopic")}
+    assert compose_topics == k8s_topics
+    assert compose_topics >= REGISTRATION_TOPICS
+
+
+# ---------------------------------------------------------------------------------------
+# Dockerfiles (cannot be built here: no Docker engine)
+# ---------------------------------------------------------------------------------------
+
+
+def service_dirs() -> list[Path]:
+    return sorted(p.parent for p in SERVICES_DIR.glob("*/pyproject.toml"))
+
+
+def test_every_service_has_a_dockerfile() -> None:
+    dirs = service_dirs()
+    assert any(d.name == "registration" for d in dirs)
+    for d in dirs:
+        assert (d / "Dockerfile").is_file(), f"{d.name} has no Dockerfile"
+
+
+@pytest.mark.parametrize("service", [d.name for d in service_dirs()])
+def test_dockerfile_sanity(service: str) -> None:
+    text = (SERVICES_DIR / service / "Dockerfile").read_text()
+    lines = _dockerfile_instructions(text)
+
+    assert "uv sync --frozen" in text and "--package" in text and "--no-dev" in text
+    # The runtime stage gets the venv and the workspace tree it points into, same paths.
+    assert "COPY --from=builder /opt/venv /opt/venv" in lines
+    assert "COPY --from=builder /app /app" in lines
+    # ARG defaults (re-declarations inside a stage carry none).
+    defaults = dict(
+        line.split()[1].split("=", 1) for line in lines if line.startswith("ARG ") and "=" in line
+    )
+    assert defaults.get("SERVICE") == service, "ARG SERVICE default = directory name"
+    assert defaults.get("PYTHON_IMAGE", "").startswith("python:3.11-slim")
+    froms = [line for line in lines if line.startswith("FROM ")]
+    assert len(froms) >= 2, "multi-stage build"
+    assert all(line.startswith("FROM ${PYTHON_IMAGE}") for line in froms)
+
+    entrypoint = [line for line in lines if line.startswith("ENTRYPOINT ")]
+    assert entrypoint == [f'ENTRYPOINT ["python", "-m", "{service}"]']
+    assert 'CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]' in lines
+    assert "EXPOSE 8000" in lines
+    user = [line for line in lines if line.startswith("USER ")]
+    assert user and user[-1].split()[1].split(":")[0] not in {"0", "root"}
+    healthcheck = [line for line in lines if line.startswith("HEALTHCHECK ")]
+    assert healthcheck and "/healthz" in healthcheck[0] and "urllib" in healthcheck[0]
+
+    # Every COPY source from the build context exists (with ${SERVICE} substituted).
+    for line in lines:
+        if line.startswith("COPY ") and "--from=" not in line:
+            *sources, _dest = line.split()[1:]
+            for source in sources:
+                path = source.replace("${SERVICE}", service).rstrip("/")
+                assert (REPO / path).exists(), f"COPY source {path} missing"
+                assert not _dockerignored(path), f"COPY source {path} is in .dockerignore"
+
+
+def _dockerfile_instructions(text: str) -> list[str]:
+    """Instructions with line continuations joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", text)
+    out = []
+    for raw in joined.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            out.append(re.sub(r"\s+", " ", line))
+    return out
+
+
+def _dockerignored(path: str) -> bool:
+    patterns = [
+        p.strip()
+        for p in (REPO / ".dockerignore").read_text().splitlines()
+        if p.strip() and not p.startswith("#")
+    ]
+    ignored = False
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pat = pattern.lstrip("!").rstrip("/")
+        if any(
+            fnmatch.fnmatch(c, pat) or fnmatch.fnmatch(c, pat.removeprefix("**/"))
+            for c in candidates
+        ):
+            ignored = not negate
+    return ignored
+
+
+def test_dockerignore_keeps_context_small() -> None:
+    for path in (".venv", ".git", "tests", "deploy/local", "libs/common/tests"):
+        assert _dockerignored(path), f"{path} should not be in the build context"
+    needed = ["pyproject.toml", "uv.lock", "libs/common/src"]
+    scratch = {"tests", "Dockerfile", "__pycache__", "build", "dist"}
+    for service in service_dirs():
+        # src/ and whatever sits beside it at run time (e.g. migrations/).
+        needed += [
+            str(p.relative_to(REPO))
+            for p in service.iterdir()
+            if p.name not in scratch
+            and not p.name.startswith(".")
+            and not p.name.endswith(".egg-info")
+        ]
+    assert "services/registration/migrations" in needed
+    for path in needed:
+        assert not _dockerignored(path), f"{path} is needed by the image build"
