@@ -15,7 +15,12 @@ from common.pii import redact
 def _redact_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    return {k: redact(v) if k != "timestamp" else v for k, v in event_dict.items()}
+    # redact() the whole dict, so top-level sensitive keys (log.info(..., name=...))
+    # are removed too, not only nested ones; the timestamp is left as it is.
+    redacted: dict[str, Any] = redact(dict(event_dict))
+    if "timestamp" in event_dict:
+        redacted["timestamp"] = event_dict["timestamp"]
+    return redacted
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:

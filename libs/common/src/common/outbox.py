@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from common import metrics
 from common.clock import Clock, SystemClock
 from common.db import outbox
-from common.envelope import Envelope
+from common.envelope import Envelope, new_traceparent
 from common.events import Event
 
 log = structlog.get_logger(__name__)
@@ -51,7 +51,7 @@ async def stage(
         subject=event.subject(),
         time=now,
         correlation_id=correlation_id,
-        traceparent=traceparent,
+        traceparent=traceparent or new_traceparent(),
     )
     await session.execute(
         insert(outbox).values(

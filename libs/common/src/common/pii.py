@@ -80,7 +80,7 @@ def redact(value: Any) -> Any:
     """Recursively redact sensitive keys and scrub identity/phone numbers in strings."""
     if isinstance(value, dict):
         return {
-            k: ("[redacted]" if k.lower() in SENSITIVE_KEYS else redact(v))
+            k: ("[redacted]" if str(k).lower() in SENSITIVE_KEYS else redact(v))
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -38,6 +38,7 @@ from registration.domain.model import Room
 WRITE = "registration:write"
 READ = "registration:read"
 PII_READ = "pii:read"
+PII_REVEAL = "pii:reveal"
 
 Key = Annotated[str, Depends(idempotency_key)]
 Ctx = Annotated[RequestContext, Depends(request_context)]
@@ -215,8 +216,10 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         person_ref: str,
         request: Request,
         principal: Annotated[Principal, Depends(requires(PII_READ, roles=OFFICE_ROLES))],
-        reveal: Annotated[bool, Query(description="Return unmasked values")] = False,
+        reveal: Annotated[bool, Query(description="Unmasked values; needs pii:reveal")] = False,
     ) -> dict[str, Any]:
+        if reveal and not principal.has_scope(PII_REVEAL):
+            raise HTTPException(403, f"scope {PII_REVEAL!r} required to reveal personal data")
         async with sessions() as session, session.begin():
             row = (
                 await session.execute(select(persons).where(persons.c.person_ref == person_ref))
