@@ -35,7 +35,11 @@ def identity_number(seq: int) -> str:
 
 def token(role: str, *, grids: list[str] | None = None, party_id: str | None = None) -> str:
     return mint_token(
-        SECRET, sub=f"it-{role}", role=role, grids=grids, party_id=party_id,
+        SECRET,
+        sub=f"it-{role}",
+        role=role,
+        grids=grids,
+        party_id=party_id,
         scopes=["registration:write", "registration:read", "pii:read"],
     )
 
@@ -63,7 +67,10 @@ class ServiceProcess:
         env = {**os.environ, **self.env, **(extra or {})}
         log = self.log_path.open("ab")
         return subprocess.Popen(
-            [sys.executable, "-m", self.name, *args], env=env, cwd=REPO, stdout=log,
+            [sys.executable, "-m", self.name, *args],
+            env=env,
+            cwd=REPO,
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
 
@@ -78,8 +85,7 @@ class ServiceProcess:
 
         self.port = self.port or free_port()
         self.starts += 1
-        self.proc = self._run("serve", "--host", "127.0.0.1", "--port", str(self.port),
-                              extra=extra)
+        self.proc = self._run("serve", "--host", "127.0.0.1", "--port", str(self.port), extra=extra)
 
     def start(self, extra: dict[str, str] | None = None, *, timeout: float = 60.0) -> None:
         self.spawn(extra)
@@ -87,8 +93,9 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                     f"{self.tail()}")
+                raise AssertionError(
+                    f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
@@ -127,8 +134,9 @@ class ServiceProcess:
 
 
 @contextmanager
-def running(service: ServiceProcess, extra: dict[str, str] | None = None
-            ) -> Iterator[ServiceProcess]:
+def running(
+    service: ServiceProcess, extra: dict[str, str] | None = None
+) -> Iterator[ServiceProcess]:
     service.start(extra)
     try:
         yield service
@@ -136,8 +144,9 @@ def running(service: ServiceProcess, extra: dict[str, str] | None = None
         service.stop()
 
 
-def registration_env(bootstrap: str, database_url: str, *, idempotent: bool = True
-                     ) -> dict[str, str]:
+def registration_env(
+    bootstrap: str, database_url: str, *, idempotent: bool = True
+) -> dict[str, str]:
     return {
         "REGISTRATION_DATABASE_URL": database_url,
         "REGISTRATION_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -152,18 +161,34 @@ def registration_env(bootstrap: str, database_url: str, *, idempotent: bool = Tr
 def residence_event(grid: str, property_id: str, seq: int) -> ResidenceDeclared:
     now = datetime.now(UTC)
     return ResidenceDeclared(
-        residence_id=str(uuid.uuid4()), property_id=property_id, grid_id=grid, room_no="101",
-        person_ref=f"P{seq:023d}", id_number_masked="4403**********0000", gender="male",
-        birth_year=1990, origin_region="440306", moved_in_on=date.today(), declared_at=now,
-        deadline=date.today(), on_time=True, channel=Channel.LANDLORD_SELF_DECLARATION,
-        over_capacity=False, policy_version="test",
+        residence_id=str(uuid.uuid4()),
+        property_id=property_id,
+        grid_id=grid,
+        room_no="101",
+        person_ref=f"P{seq:023d}",
+        id_number_masked="4403**********0000",
+        gender="male",
+        birth_year=1990,
+        origin_region="440306",
+        moved_in_on=date.today(),
+        declared_at=now,
+        deadline=date.today(),
+        on_time=True,
+        channel=Channel.LANDLORD_SELF_DECLARATION,
+        over_capacity=False,
+        policy_version="test",
     )
 
 
-async def produce(bootstrap: str, records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]],
-                  *, idempotent: bool = True) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=idempotent, linger_ms=5)
+async def produce(
+    bootstrap: str,
+    records: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]],
+    *,
+    idempotent: bool = True,
+) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=idempotent, linger_ms=5
+    )
     await producer.start()
     try:
         futures = [await producer.send(t, value=v, key=k, headers=h) for t, k, v, h in records]
@@ -177,11 +202,17 @@ def event_record(event: ResidenceDeclared) -> tuple[str, bytes, bytes, list[tupl
     return (event.topic, event.subject().encode(), event.to_json(), envelope.headers())
 
 
-async def read_topic(bootstrap: str, topic: str, *, key: str, expect: int,
-                     wait_s: float = 30.0) -> list[Any]:
+async def read_topic(
+    bootstrap: str, topic: str, *, key: str, expect: int, wait_s: float = 30.0
+) -> list[Any]:
     """Read ``topic`` from the beginning until ``expect`` records with ``key`` arrived."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     found: list[Any] = []
     try:

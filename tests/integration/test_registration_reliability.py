@@ -41,15 +41,17 @@ def new_grid() -> str:
 
 
 def figures(service: ServiceProcess, grid: str) -> dict[str, object]:
-    response = service.call("GET", f"/figures/grids/{grid}?month={MONTH}",
-                            token("officer", grids=[grid]))
+    response = service.call(
+        "GET", f"/figures/grids/{grid}?month={MONTH}", token("officer", grids=[grid])
+    )
     assert response.status_code == 200, response.text
     result: dict[str, object] = response.json()
     return result
 
 
-def wait_for_declarations(service: ServiceProcess, grid: str, expected: int,
-                          timeout: float = 60.0) -> int:
+def wait_for_declarations(
+    service: ServiceProcess, grid: str, expected: int, timeout: float = 60.0
+) -> int:
     deadline = time.monotonic() + timeout
     seen = -1
     while time.monotonic() < deadline:
@@ -62,16 +64,31 @@ def wait_for_declarations(service: ServiceProcess, grid: str, expected: int,
 
 def declare(service: ServiceProcess, grid: str, seq: int = 1) -> tuple[str, dict[str, object]]:
     landlord = token("landlord", party_id="L-IT")
-    prop = service.call("POST", "/properties", landlord, json={
-        "address": f"Integration Road {seq}", "grid_id": grid, "landlord_id": "L-IT",
-        "rooms": [{"room_no": "101", "capacity": 4}],
-    })
+    prop = service.call(
+        "POST",
+        "/properties",
+        landlord,
+        json={
+            "address": f"Integration Road {seq}",
+            "grid_id": grid,
+            "landlord_id": "L-IT",
+            "rooms": [{"room_no": "101", "capacity": 4}],
+        },
+    )
     assert prop.status_code == 201, prop.text
     property_id = prop.json()["property_id"]
-    moved = service.call("POST", f"/properties/{property_id}/residences", landlord, json={
-        "id_number": identity_number(seq), "name": "Zhang San", "phone": "13912345678",
-        "room_no": "101", "moved_in_on": date.today().isoformat(),
-    })
+    moved = service.call(
+        "POST",
+        f"/properties/{property_id}/residences",
+        landlord,
+        json={
+            "id_number": identity_number(seq),
+            "name": "Zhang San",
+            "phone": "13912345678",
+            "room_no": "101",
+            "moved_in_on": date.today().isoformat(),
+        },
+    )
     assert moved.status_code == 201, moved.text
     return property_id, moved.json()
 
@@ -102,15 +119,17 @@ def assert_roundtrip(service: ServiceProcess, bootstrap: str) -> None:
     assert identity_number(1) not in raw and "Zhang San" not in raw and "13912345678" not in raw
 
 
-def test_declaration_travels_http_outbox_kafka_consumer(registration: ServiceProcess, kafka: str
-                                                        ) -> None:
+def test_declaration_travels_http_outbox_kafka_consumer(
+    registration: ServiceProcess, kafka: str
+) -> None:
     with running(registration):
         assert_roundtrip(registration, kafka)
 
 
 def test_declaration_roundtrip_on_the_embedded_broker(tansu: str, tmp_path: Path) -> None:
-    env = registration_env(tansu, f"sqlite+aiosqlite:///{tmp_path}/registration.db",
-                           idempotent=False)
+    env = registration_env(
+        tansu, f"sqlite+aiosqlite:///{tmp_path}/registration.db", idempotent=False
+    )
     service = ServiceProcess("registration", env, tmp_path)
     service.migrate()
     with running(service):
@@ -149,24 +168,36 @@ def test_relay_crash_between_publish_and_mark_sent_duplicate_is_skipped(
         property_id, _ = declare(api, grid)
     # 2. A relay publishes both events, then dies before marking them sent.
     crashing = replace(api, port=0, starts=10)
-    crashing.spawn({"REGISTRATION_FAULT_RELAY_CRASH_AFTER_PUBLISH": "true",
-                    "REGISTRATION_RUN_CONSUMERS": "false"})
+    crashing.spawn(
+        {
+            "REGISTRATION_FAULT_RELAY_CRASH_AFTER_PUBLISH": "true",
+            "REGISTRATION_RUN_CONSUMERS": "false",
+        }
+    )
     assert crashing.wait_exit(timeout=30) == 97, crashing.tail()
-    assert asyncio.run(scalar(pg_url, select(func.count()).select_from(outbox)
-                              .where(outbox.c.sent_at.is_(None)))) == 2
+    assert (
+        asyncio.run(
+            scalar(
+                pg_url, select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            )
+        )
+        == 2
+    )
     # 3. The restarted service publishes them again and its consumer applies them once.
     with running(api):
         records = asyncio.run(read_topic(kafka, TOPIC, key=property_id, expect=4))
-        declared = [r for r in records
-                    if dict(r.headers)["ce_type"] == b"registration.ResidenceDeclared.v1"]
+        declared = [
+            r for r in records if dict(r.headers)["ce_type"] == b"registration.ResidenceDeclared.v1"
+        ]
         assert len(declared) == 2
         assert dict(declared[0].headers)["ce_id"] == dict(declared[1].headers)["ce_id"]
         assert wait_for_declarations(api, grid, 1) == 1
         time.sleep(2)
         assert figures(api, grid)["declarations"] == 1
         metrics = httpx.get(f"{api.url}/metrics", timeout=10).text
-        assert 'events_consumed_total{consumer="registration.figures",outcome="duplicate"}' \
-            in metrics
+        assert (
+            'events_consumed_total{consumer="registration.figures",outcome="duplicate"}' in metrics
+        )
     pending = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
     assert asyncio.run(scalar(pg_url, pending)) == 0
 
@@ -177,8 +208,9 @@ def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(
     grid, key = new_grid(), f"prop-poison-{uuid.uuid4().hex[:6]}"
     good = [residence_event(grid, key, i) for i in range(5)]
     no_headers = (TOPIC, key.encode(), b"not json at all", [])
-    unknown_version = Envelope(type="registration.ResidenceDeclared.v9", source="/tests",
-                               subject=key)
+    unknown_version = Envelope(
+        type="registration.ResidenceDeclared.v9", source="/tests", subject=key
+    )
     bad_body = Envelope(type="registration.ResidenceDeclared.v1", source="/tests", subject=key)
     records = [
         event_record(good[0]),

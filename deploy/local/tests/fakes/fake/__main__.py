@@ -1,0 +1,3 @@
+from _fakecore import main
+
+main("FAKE")

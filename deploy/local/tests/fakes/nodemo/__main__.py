@@ -1,0 +1,3 @@
+from _fakecore import main
+
+main("NODEMO", with_demo=False)

@@ -1,0 +1,168 @@
+"""The stack launcher, with fake services (deploy/local/tests/fakes) as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devstack.ports import free_port
+from devstack.stack import StackError, discover_services, find_root
+
+FAKES = Path(__file__).parent / "fakes"
+
+
+def _make_root(tmp_path: Path, services: tuple[str, ...] = ("fake", "nodemo")) -> Path:
+    root = tmp_path / "repo"
+    (root / "services").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname='x'\n")
+    for name in services:
+        (root / "services" / name).mkdir()
+        (root / "services" / name / "pyproject.toml").write_text(f"[project]\nname='{name}'\n")
+    return root
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _base_port(count: int = 2) -> int:
+    for _ in range(50):
+        base = free_port()
+        if base + count < 65000 and all(_port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no consecutive free ports")
+
+
+def _devstack(root: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(FAKES), **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "devstack", "run", "--root", str(root), "--no-colour", *args],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float = 240) -> tuple[int, str]:
+    out, _ = proc.communicate(timeout=timeout)
+    print(out)
+    return proc.returncode, out
+
+
+# ------------------------------------------------------------------------ unit
+def test_discovery(tmp_path: Path) -> None:
+    root = _make_root(tmp_path, ("beta", "alpha"))
+    (root / "services" / "not-a-service").mkdir()  # no pyproject.toml
+    (root / "services" / "README.md").write_text("x")
+    specs = discover_services(root, 9000)
+    assert [(s.name, s.port) for s in specs] == [("alpha", 9000), ("beta", 9001)]
+    assert specs[0].env_prefix == "ALPHA" and specs[0].base_url == "http://127.0.0.1:9000"
+
+
+def test_find_root(tmp_path: Path) -> None:
+    root = _make_root(tmp_path)
+    assert find_root(root / "services" / "fake") == root
+    with pytest.raises(StackError):
+        find_root(tmp_path)
+
+
+def test_real_repo_is_discovered() -> None:
+    root = find_root(Path(__file__).parent)
+    assert "registration" in [s.name for s in discover_services(root)]
+
+
+# ------------------------------------------------------------------------ processes
+@pytest.mark.integration
+def test_smoke_passes(tmp_path: Path) -> None:
+    root = _make_root(tmp_path)
+    code, out = _finish(_devstack(root, "--smoke", "--base-port", str(_base_port())))
+    assert code == 0, out
+    assert "[fake]   demo: ok" in out
+    assert "kafka round trip via fake.events ok (idempotent=False)" in out
+    assert "smoke nodemo: no demo" in out
+    assert "creating topics: fake.commands, fake.events, nodemo.commands, nodemo.events" in out
+    assert "SMOKE PASSED" in out
+    assert (root / ".stack" / "smoke" / "fake.db").exists()
+
+
+@pytest.mark.integration
+def test_failing_demo_fails_the_run(tmp_path: Path) -> None:
+    root = _make_root(tmp_path, ("fake",))
+    proc = _devstack(root, "--smoke", "--base-port", str(_base_port(1)), FAKE_DEMO_FAIL="1")
+    code, out = _finish(proc)
+    assert code != 0
+    assert "SMOKE FAILED: fake failed (exit 1)" in out
+
+
+@pytest.mark.integration
+def test_not_ready_reports_the_service(tmp_path: Path) -> None:
+    root = _make_root(tmp_path)
+    proc = _devstack(
+        root, "--base-port", str(_base_port()), "--ready-timeout", "3", FAKE_NOT_READY="1"
+    )
+    code, out = _finish(proc)
+    assert code == 1
+    assert "not ready after 3s (GET /readyz != 200): fake, nodemo" in out
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("signum", "extra"), [(signal.SIGTERM, ("--seed",)), (signal.SIGINT, ())])
+def test_signal_stops_everything(tmp_path: Path, signum: int, extra: tuple[str, ...]) -> None:
+    root = _make_root(tmp_path)
+    base = _base_port()
+    proc = _devstack(root, "--base-port", str(base), *extra)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    for line in proc.stdout:
+        lines.append(line)
+        if "stack is up" in line or time.monotonic() > deadline:
+            break
+    assert any("stack is up" in line for line in lines), "".join(lines)
+    assert _listening(base) and _listening(base + 1)
+    if extra:  # --seed ran the demos once, the stack stayed up
+        assert any("seed fake: passed" in line for line in lines), "".join(lines)
+        assert any("seed nodemo: no demo" in line for line in lines), "".join(lines)
+    proc.send_signal(signum)
+    code, out = _finish(proc, timeout=60)
+    assert code == 0, "".join(lines) + out
+    assert "stopped" in out
+    assert not _listening(base) and not _listening(base + 1)
+    env_file = root / ".stack" / "stack.env"
+    text = env_file.read_text()
+    assert "FAKE_KAFKA_IDEMPOTENT_PRODUCER=false" in text and "NODEMO_JWT_SECRET=" in text
+
+
+@pytest.mark.integration
+def test_smoke_postgres_and_external_kafka(tmp_path: Path, kafka_bootstrap: str) -> None:
+    root = _make_root(tmp_path, ("fake",))
+    proc = _devstack(
+        root, "--smoke", "--db", "postgres", "--broker", kafka_bootstrap,
+        "--base-port", str(_base_port(1)),
+    )  # fmt: skip
+    code, out = _finish(proc)
+    assert code == 0, out
+    assert "migrated postgresql+asyncpg://postgres@127.0.0.1:" in out
+    assert "(idempotent=True)" in out
