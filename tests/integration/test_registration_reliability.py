@@ -144,13 +144,16 @@ def test_consumer_killed_mid_stream_applies_every_event_exactly_once(
     records = [event_record(e) for e in events]
     ce_ids = [dict(headers)["ce_id"].decode() for *_, headers in records]
     consumer = registration
-    consumer.start({"REGISTRATION_RUN_RELAY": "false"})
-    asyncio.run(produce(kafka, records))
-    # Kill while the stream is being applied, not before it started or after it ended.
-    applied_before_kill = wait_for_declarations(consumer, grid, 150)
+    # Small batches keep a transaction and an offset commit in flight most of the time.
+    only_consumer = {"REGISTRATION_RUN_RELAY": "false", "REGISTRATION_CONSUMER_BATCH_SIZE": "50"}
+    consumer.start(only_consumer)
+    asyncio.run(produce(kafka, records[: total // 2]))
+    applied_before_kill = wait_for_declarations(consumer, grid, 100)
     consumer.kill(signal.SIGKILL)
+    # The rest of the stream arrives while the consumer is dead.
+    asyncio.run(produce(kafka, records[total // 2 :]))
     assert 0 < applied_before_kill < total, applied_before_kill
-    consumer.start({"REGISTRATION_RUN_RELAY": "false"})
+    consumer.start(only_consumer)
     assert wait_for_declarations(consumer, grid, total, timeout=120) == total
     time.sleep(2)  # anything redelivered after the restart has had time to arrive
     assert figures(consumer, grid)["declarations"] == total

@@ -125,9 +125,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No pool_pre_ping: it costs a round trip per checkout (8% of a declaration's CPU).
     # A connection broken by a database restart fails one transaction, and SQLAlchemy
     # then invalidates the pool; recycling bounds the age of idle connections.
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

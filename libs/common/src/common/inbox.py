@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -40,12 +41,48 @@ Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 """Apply one event inside the given transaction."""
 
 
+Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
+"""Message headers: FastStream's dict or a consumer record's list of pairs."""
+
+DeadLetter = Callable[[Any, BaseException, int], Awaitable[None]]
+"""Send one consumer record to its dead-letter topic with the error (record, error, attempts)."""
+
+
+async def publish_dead_letter(send: Send, record: Any, exc: BaseException, attempts: int) -> None:
+    """Publish ``record`` to ``<topic>.dlq`` with the error in headers; await the ack.
+
+    If this publish fails the exception propagates: the message is not acknowledged
+    and comes back, so nothing is lost.
+    """
+    topic = record.topic + DLQ_SUFFIX
+    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
+    headers += [
+        ("dlq_error", str(exc)[:4000].encode()),
+        ("dlq_error_type", type(exc).__name__.encode()),
+        ("dlq_original_topic", record.topic.encode()),
+        ("dlq_original_partition", str(record.partition).encode()),
+        ("dlq_original_offset", str(record.offset).encode()),
+        ("dlq_attempts", str(attempts).encode()),
+    ]
+    ack = await send(topic, record.key or b"", record.value or b"", headers)
+    await ack
+    metrics.DEAD_LETTERS.labels(record.topic).inc()
+    log.error(
+        "consumer.dead_lettered",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        error_type=type(exc).__name__,
+        error=str(exc)[:500],
+    )
+
+
 class PoisonMessage(Exception):
     """A message that can never be handled: retrying it is pointless."""
 
 
 def decode_event(
-    headers: Mapping[str, Any], body: bytes, interesting: set[str]
+    headers: Headers, body: bytes, interesting: set[str]
 ) -> tuple[Envelope, Event | None]:
     """Envelope and model of a message; the model is None for an uninteresting type.
 
@@ -84,14 +121,20 @@ class Inbox:
         handlers: Mapping[type[Event], Handler],
         *,
         clock: Clock | None = None,
+        dead_letter: DeadLetter | None = None,
+        max_attempts: int = 5,
+        backoff_s: float = 0.2,
     ) -> None:
         self.consumer = consumer
         self._sessionmaker = sessionmaker
         self._handlers = {cls.ce_type(): h for cls, h in handlers.items()}
         self._interesting = {cls.name for cls in handlers}
         self._clock = clock or SystemClock()
+        self._dead_letter = dead_letter
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
 
-    async def handle(self, headers: Mapping[str, Any], body: bytes) -> str:
+    async def handle(self, headers: Headers, body: bytes) -> str:
         """Apply one message; returns the outcome (applied, duplicate, ignored)."""
         envelope, event = decode_event(headers, body, self._interesting)
         handler = self._handlers.get(envelope.type)
@@ -131,6 +174,100 @@ class Inbox:
             stmt = insert(inbox).values(values)
         result = await session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult
+
+    async def handle_batch(self, records: Sequence[Any]) -> Counter[str]:
+        """Apply a batch of consumer records in one transaction; returns outcome counts.
+
+        Poison records go to the dead-letter topic and the rest are applied: the inbox
+        rows of the whole batch are inserted with one statement, and every new event's
+        handler runs in the same transaction. If a handler fails, the batch is rolled
+        back and its records are applied one by one, so that only the failing record is
+        retried and, in the end, dead-lettered.
+        """
+        if self._dead_letter is None:
+            raise RuntimeError("a batch inbox needs a dead_letter sender")
+        outcomes: Counter[str] = Counter()
+        work: list[tuple[Any, Envelope, Event, Handler]] = []
+        for record in records:
+            try:
+                envelope, event = decode_event(
+                    record.headers or (), record.value or b"", self._interesting
+                )
+                handler = self._handlers.get(envelope.type)
+                if event is not None and handler is None:
+                    raise PoisonMessage(f"no handler for {envelope.type}")
+            except PoisonMessage as exc:
+                await self._dead_letter(record, exc, 1)
+                outcomes["dead_lettered"] += 1
+                continue
+            if event is None or handler is None:
+                outcomes["ignored"] += 1
+                continue
+            work.append((record, envelope, event, handler))
+        if work:
+            started = time.perf_counter()
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    fresh = await self._remember_many(session, [w[1] for w in work])
+                    for _record, envelope, event, handler in work:
+                        if envelope.id in fresh:
+                            fresh.discard(envelope.id)  # twice in one batch: apply once
+                            await handler(session, event, envelope)
+                            outcomes["applied"] += 1
+                        else:
+                            outcomes["duplicate"] += 1
+                metrics.HANDLER_SECONDS.labels(self.consumer).observe(
+                    (time.perf_counter() - started) / len(work)
+                )
+            except Exception as exc:
+                log.warning(
+                    "consumer.batch_failed", consumer=self.consumer, size=len(work), error=str(exc)
+                )
+                outcomes.clear()
+                outcomes.update(await self._one_by_one([w[0] for w in work]))
+        for outcome, n in outcomes.items():
+            metrics.EVENTS_CONSUMED.labels(self.consumer, outcome).inc(n)
+        return outcomes
+
+    async def _one_by_one(self, records: list[Any]) -> Counter[str]:
+        assert self._dead_letter is not None
+        outcomes: Counter[str] = Counter()
+        for record in records:
+            for attempt in range(1, self._max_attempts + 1):
+                try:
+                    outcomes[await self.handle(record.headers or (), record.value or b"")] += 1
+                    break
+                except Exception as exc:
+                    if isinstance(exc, PoisonMessage) or attempt == self._max_attempts:
+                        await self._dead_letter(record, exc, attempt)
+                        outcomes["dead_lettered"] += 1
+                        break
+                    metrics.CONSUMER_RETRIES.labels(record.topic).inc()
+                    await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+        return outcomes
+
+    async def _remember_many(self, session: AsyncSession, envelopes: list[Envelope]) -> set[str]:
+        """Insert the inbox rows; returns the ids that were not there before."""
+        now = self._clock.now()
+        rows = [
+            {"consumer": self.consumer, "event_id": e.id, "ce_type": e.type, "received_at": now}
+            for e in envelopes
+        ]
+        insert_fn: Any = (
+            pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        stmt = insert_fn(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+        return set((await session.scalars(stmt)).all())
+
+    def batch_subscriber_handler(self) -> Callable[[Any, KafkaMessage], Awaitable[None]]:
+        """The function to register with ``broker.subscriber(..., batch=True)``."""
+
+        async def on_batch(_bodies: Any, msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            await self.handle_batch(raw if isinstance(raw, tuple | list) else (raw,))
+
+        on_batch.__name__ = f"{self.consumer}_inbox_batch"
+        return on_batch
 
     def subscriber_handler(self) -> Callable[[bytes, KafkaMessage], Awaitable[None]]:
         """The function to register with ``broker.subscriber(...)``."""
@@ -180,42 +317,22 @@ class DeadLetterMiddleware(BaseMiddleware):
                 if attempt >= self._max_attempts:
                     await self._dead_letter(record, exc, attempt)
                     return None
-                metrics.CONSUMER_RETRIES.labels(record.topic).inc()
+                first = record[0] if isinstance(record, tuple | list) else record
+                metrics.CONSUMER_RETRIES.labels(first.topic).inc()
                 delay = self._backoff_s * 2 ** (attempt - 1)
                 log.warning(
                     "consumer.retry",
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
+                    topic=first.topic,
+                    partition=first.partition,
+                    offset=first.offset,
                     attempt=attempt,
                     error=str(exc),
                 )
                 await asyncio.sleep(delay)
 
-    async def _dead_letter(self, record: Any, exc: BaseException, attempts: int) -> None:
-        # If this publish fails the exception propagates: the message is not
-        # acknowledged and comes back, so nothing is lost.
-        topic = record.topic + DLQ_SUFFIX
-        headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
-        headers += [
-            ("dlq_error", str(exc)[:4000].encode()),
-            ("dlq_error_type", type(exc).__name__.encode()),
-            ("dlq_original_topic", record.topic.encode()),
-            ("dlq_original_partition", str(record.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
-            ("dlq_attempts", str(attempts).encode()),
-        ]
-        ack = await self._send(topic, record.key or b"", record.value or b"", headers)
-        await ack
-        metrics.DEAD_LETTERS.labels(record.topic).inc()
-        log.error(
-            "consumer.dead_lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            error_type=type(exc).__name__,
-            error=str(exc)[:500],
-        )
+    async def _dead_letter(self, raw: Any, exc: BaseException, attempts: int) -> None:
+        for record in raw if isinstance(raw, tuple | list) else (raw,):
+            await publish_dead_letter(self._send, record, exc, attempts)
 
 
 def dead_letter_middleware(send: Send, *, max_attempts: int, backoff_s: float) -> Any:

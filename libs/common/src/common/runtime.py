@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.clock import Clock, SystemClock
 from common.db import is_postgres, make_engine, make_sessionmaker
-from common.inbox import dead_letter_middleware
+from common.inbox import dead_letter_middleware, publish_dead_letter
 from common.outbox import WAKE, OutboxRelay
 from common.settings import ServiceSettings
 from common.timers import TimerHandler, TimerWorker
@@ -68,6 +68,10 @@ class Runtime:
             no_confirm=True,
         )
         return result if inspect.isawaitable(result) else _done(result)
+
+    async def dead_letter(self, record: Any, exc: BaseException, attempts: int) -> None:
+        """Send one consumer record to its dead-letter topic (see ``common.inbox``)."""
+        await publish_dead_letter(self.send, record, exc, attempts)
 
     async def start(self) -> None:
         await self.broker.start()

@@ -33,6 +33,7 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = Field(default=24.0, ge=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     timer_poll_interval_s: float = Field(default=1.0, gt=0)
 
     # Fault injection for the fault tests: the relay exits the process after Kafka
