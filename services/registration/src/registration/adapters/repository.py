@@ -16,20 +16,51 @@ from registration.domain.model import Property, Room
 from registration.events import ResidenceDeclared
 
 
-async def load_property(session: AsyncSession, property_id: str) -> Property | None:
-    row = (await session.execute(select(properties).where(properties.c.id == property_id))).first()
+async def load_property_room(
+    session: AsyncSession, property_id: str, room_no: str
+) -> tuple[Property, int] | None:
+    """The property with only ``room_no`` loaded, and that room's active occupants.
+
+    One round trip: a declaration touches one room, and buildings have hundreds.
+    """
+    occupants = (
+        select(func.count())
+        .select_from(residences)
+        .where(
+            residences.c.property_id == properties.c.id,
+            residences.c.room_no == room_no,
+            residences.c.ended_on.is_(None),
+        )
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(
+                properties.c.id,
+                properties.c.address,
+                properties.c.grid_id,
+                properties.c.landlord_id,
+                rooms.c.capacity,
+                occupants.label("occupants"),
+            )
+            .select_from(properties)
+            .outerjoin(
+                rooms, (rooms.c.property_id == properties.c.id) & (rooms.c.room_no == room_no)
+            )
+            .where(properties.c.id == property_id)
+        )
+    ).first()
     if row is None:
         return None
-    room_rows = (
-        await session.execute(select(rooms).where(rooms.c.property_id == property_id))
-    ).all()
-    return Property(
+    found = {room_no: Room(room_no, row.capacity)} if row.capacity is not None else {}
+    prop = Property(
         id=row.id,
         address=row.address,
         grid_id=row.grid_id,
         landlord_id=row.landlord_id,
-        rooms={r.room_no: Room(r.room_no, r.capacity) for r in room_rows},
+        rooms=found,
     )
+    return prop, int(row.occupants)
 
 
 async def add_property(
@@ -52,21 +83,6 @@ async def add_property(
             {"property_id": prop.id, "room_no": r.number, "capacity": r.capacity}
             for r in prop.rooms.values()
         ],
-    )
-
-
-async def active_occupants(session: AsyncSession, property_id: str, room_no: str) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(residences)
-            .where(
-                residences.c.property_id == property_id,
-                residences.c.room_no == room_no,
-                residences.c.ended_on.is_(None),
-            )
-        )
-        or 0
     )
 
 

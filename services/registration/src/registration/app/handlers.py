@@ -121,9 +121,10 @@ class RegistrationService:
     async def declare_move_in(
         self, session: AsyncSession, cmd: DeclareMoveIn, principal: Principal, trace: Trace
     ) -> dict[str, Any]:
-        prop = await repository.load_property(session, cmd.property_id)
-        if prop is None:
+        loaded = await repository.load_property_room(session, cmd.property_id, cmd.room_no)
+        if loaded is None:
             raise NotFound("property", cmd.property_id)
+        prop, occupants = loaded
         authorize_property(principal, grid_id=prop.grid_id, landlord_id=prop.landlord_id)
         now = self.clock.now()
         person = ResidentId.parse(cmd.id_number, today=now.date())
@@ -141,7 +142,7 @@ class RegistrationService:
             moved_in_on=cmd.moved_in_on,
             now=now,
             channel=channel_of(principal),
-            occupants_now=await repository.active_occupants(session, prop.id, cmd.room_no),
+            occupants_now=occupants,
             policy=self.policy,
         )
         await repository.upsert_person(
