@@ -11,9 +11,11 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
+
+MIGRATION_LOCK_ID = 0x0B0C_A1E3  # pg advisory lock key held while a service migrates
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -40,6 +42,12 @@ def run_env(metadata: list[MetaData]) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together each run `migrate`: one migrates, the
+                # others wait here until it commits, then find nothing left to do.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID}
+                )
             context.run_migrations()
 
     async def run_async() -> None:
