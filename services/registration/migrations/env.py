@@ -2,6 +2,7 @@
 
 from common.db import runtime_metadata
 from common.migrations import run_env
+from registration.adapters import employment_tables  # noqa: F401  (its tables join metadata)
 from registration.adapters.tables import metadata
 
 run_env([metadata, runtime_metadata])

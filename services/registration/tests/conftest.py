@@ -62,19 +62,31 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def registration_settings() -> dict[str, Any]:
+    """Extra settings of the service under test; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
 async def registration(
-    migrated_database: Path, tmp_path: Path, clock: FakeClock
+    migrated_database: Path,
+    tmp_path: Path,
+    clock: FakeClock,
+    registration_settings: dict[str, Any],
 ) -> AsyncIterator[Registration]:
     db_path = tmp_path / "reg.db"
     shutil.copyfile(migrated_database, db_path)
     settings = RegistrationSettings(
-        database_url=f"sqlite+aiosqlite:///{db_path}",
-        jwt_secret=JWT_SECRET,
-        pii_key=PII_KEY,
-        pii_hash_key=PII_HASH_KEY,
-        run_relay=True,
-        consumer_max_attempts=2,
-        consumer_backoff_s=0,
+        **{
+            "database_url": f"sqlite+aiosqlite:///{db_path}",
+            "jwt_secret": JWT_SECRET,
+            "pii_key": PII_KEY,
+            "pii_hash_key": PII_HASH_KEY,
+            "run_relay": True,
+            "consumer_max_attempts": 2,
+            "consumer_backoff_s": 0,
+            **registration_settings,
+        }
     )
     app = create_app(settings, clock=clock)
     runtime = app.state.runtime

@@ -9,17 +9,28 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from common.clock import Clock
+from common.clock import Clock, SystemClock
 from common.http import asyncapi_document as build_asyncapi
 from common.http import create_service_app
 from common.inbox import DLQ_SUFFIX
 from common.logging import configure_logging
 from common.pii import PiiCipher
 from common.runtime import Runtime, build_runtime
+from registration.app.employment import RETURN_TIMER, EmploymentService
 from registration.app.handlers import RegistrationService
 from registration.entrypoints.consumers import register_consumers
+from registration.entrypoints.employment_http import build_employment_router
 from registration.entrypoints.http import build_router, install_error_handlers
-from registration.events import TOPIC, PropertyRegistered, ResidenceDeclared
+from registration.events import (
+    TOPIC,
+    EmployerRegistered,
+    EmployerReturnFiled,
+    EmployerReturnMissed,
+    EmploymentDeclared,
+    EmploymentEnded,
+    PropertyRegistered,
+    ResidenceDeclared,
+)
 from registration.settings import RegistrationSettings
 
 NAME = "registration"
@@ -33,21 +44,46 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 TOPICS = (TOPIC, TOPIC + DLQ_SUFFIX)
 
 
-def build(settings: RegistrationSettings, clock: Clock | None = None) -> tuple[Runtime, Any]:
-    runtime = build_runtime(NAME, settings, clock=clock)
+def employment_service(settings: RegistrationSettings, clock: Clock) -> EmploymentService:
+    return EmploymentService(
+        source=f"/services/{NAME}",
+        clock=clock,
+        cipher=_cipher(settings),
+        policy=settings.employer_return_policy(),
+    )
+
+
+def _cipher(settings: RegistrationSettings) -> PiiCipher:
+    return PiiCipher(settings.pii_key.get_secret_value(), settings.pii_hash_key.get_secret_value())
+
+
+def build(
+    settings: RegistrationSettings,
+    clock: Clock | None = None,
+    employment: EmploymentService | None = None,
+) -> tuple[Runtime, Any]:
+    clock = clock or SystemClock()
+    employment = employment or employment_service(settings, clock)
+    runtime = build_runtime(
+        NAME, settings, clock=clock, timer_handlers={RETURN_TIMER: employment.on_return_due}
+    )
     service = RegistrationService(
         source=runtime.source,
         clock=runtime.clock,
-        cipher=PiiCipher(
-            settings.pii_key.get_secret_value(), settings.pii_hash_key.get_secret_value()
-        ),
+        cipher=_cipher(settings),
         policy=settings.declaration_policy(),
     )
     # Documented in the AsyncAPI document; events are sent by the outbox relay.
     runtime.broker.publisher(
         TOPIC,
         title=TOPIC,
-        schema=PropertyRegistered | ResidenceDeclared,
+        schema=PropertyRegistered
+        | ResidenceDeclared
+        | EmployerRegistered
+        | EmploymentDeclared
+        | EmploymentEnded
+        | EmployerReturnFiled
+        | EmployerReturnMissed,
         description="Registration's public events (CloudEvents, binary mode); key = ce_subject",
     )
     if settings.run_consumers:
@@ -59,13 +95,23 @@ def create_app(
     settings: RegistrationSettings | None = None, *, clock: Clock | None = None
 ) -> FastAPI:
     settings = settings or RegistrationSettings()
-    runtime, service = build(settings, clock)
+    clock = clock or SystemClock()
+    employment = employment_service(settings, clock)
+    runtime, service = build(settings, clock, employment)
     app = create_service_app(
         runtime,
         title=TITLE,
         version=VERSION,
         description=DESCRIPTION,
-        routers=[build_router(runtime, service)],
+        routers=[
+            build_router(runtime, service),
+            build_employment_router(
+                runtime,
+                employment,
+                roster_max_rows=settings.roster_max_rows,
+                roster_max_bytes=settings.roster_max_bytes,
+            ),
+        ],
     )
     install_error_handlers(app)
     return app

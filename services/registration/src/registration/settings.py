@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+import re
+from datetime import timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import DEV_SECRET, ServiceSettings
-from registration.domain.policy import DeclarationPolicy
+from registration.domain.policy import DeclarationPolicy, EmployerReturnPolicy
+
+_UTC_OFFSET = re.compile(r"^([+-])([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def parse_timezone(name: str) -> tzinfo:
+    """An IANA zone name (``Asia/Shanghai``) or a fixed offset (``+08:00``)."""
+    match = _UTC_OFFSET.match(name)
+    if match:
+        sign = -1 if match[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])), name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r}: an IANA name (needs the system tz database "
+            "or the tzdata package) or a fixed offset such as +08:00"
+        ) from exc
 
 
 class RegistrationSettings(ServiceSettings):
@@ -23,6 +44,26 @@ class RegistrationSettings(ServiceSettings):
         "Declaration within 3 working days of a move-in (default; set per city)"
     )
 
+    # Employers' monthly returns (每月統計、逐月上報): the return of month M is due at 00:00
+    # (local time) on day EMPLOYER_RETURN_DUE_DAY of month M+1.
+    employer_return_due_day: int = Field(default=5, ge=1, le=28)
+    employer_return_timezone: str = "Asia/Shanghai"
+    employer_return_policy_version: str = "default-2026"
+    employer_return_policy_source: str = (
+        "Monthly employment return (headcount, hires, leavers) due on the 5th of the "
+        "following month, 00:00 China time (default; set per city)"
+    )
+
+    # Roster (CSV) uploads: operational limits, refused with 413 above them.
+    roster_max_rows: int = Field(default=20_000, ge=1, le=200_000)
+    roster_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    @field_validator("employer_return_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
     @model_validator(mode="after")
     def _pii_keys_set_in_prod(self) -> RegistrationSettings:
         if self.environment == "prod" and DEV_SECRET in (
@@ -37,4 +78,12 @@ class RegistrationSettings(ServiceSettings):
             deadline_working_days=self.declaration_deadline_working_days,
             version=self.declaration_policy_version,
             source=self.declaration_policy_source,
+        )
+
+    def employer_return_policy(self) -> EmployerReturnPolicy:
+        return EmployerReturnPolicy(
+            due_day=self.employer_return_due_day,
+            timezone=parse_timezone(self.employer_return_timezone),
+            version=self.employer_return_policy_version,
+            source=self.employer_return_policy_source,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -19,6 +19,11 @@ from registration.adapters.employment_tables import (
 )
 from registration.domain.employment import Employer, Employment
 from registration.events import EmployerReturnFiled, EmploymentDeclared, EmploymentEnded
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes for timezone-aware columns; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def load_employer(
@@ -41,7 +46,7 @@ async def load_employer(
         name=row.name,
         grid_id=row.grid_id,
         address=row.address,
-        registered_at=row.registered_at,
+        registered_at=as_utc(row.registered_at),
     )
     if with_active:
         active = await session.execute(

@@ -83,8 +83,8 @@ class EmployerReturnPolicy:
     timezone: tzinfo = CHINA_TIME
     version: str = "default-2026"
     source: str = (
-        "Employers report each month's headcount, hires and leavers by the 5th of the "
-        "following month (default; set per city)"
+        "Monthly employment return (headcount, hires, leavers) due on the 5th of the "
+        "following month, 00:00 China time (default; set per city)"
     )
 
     def __post_init__(self) -> None:

@@ -1,0 +1,365 @@
+"""Employment HTTP API: employers, hires and leaves (one by one or as a CSV roster), returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from common.auth import Principal, requires
+from common.http import RequestContext, request_context
+from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.runtime import Runtime
+from registration.adapters import employment_repository as repo
+from registration.adapters.employment_tables import employers, employments
+from registration.app import roster as roster_csv
+from registration.app.employment import (
+    DeclareHire,
+    DeclareLeave,
+    EmploymentService,
+    FileReturn,
+    RegisterEmployer,
+    authorize_employer,
+)
+from registration.app.handlers import Trace
+from registration.domain.errors import NotFound
+
+WRITE = "registration:write"
+READ = "registration:read"
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+Key = Annotated[str, Depends(idempotency_key)]
+Ctx = Annotated[RequestContext, Depends(request_context)]
+Writer = Annotated[Principal, Depends(requires(WRITE))]
+Reader = Annotated[Principal, Depends(requires(READ))]
+EmployerId = Annotated[str, Path(max_length=36)]
+
+
+class EmployerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    credit_code: str = Field(
+        min_length=1, max_length=40, description="Unified social credit code (GB 32100)"
+    )
+    name: str = Field(min_length=1, max_length=200)
+    grid_id: str = Field(min_length=1, max_length=50)
+    address: str = Field(min_length=1, max_length=500)
+
+
+class HireIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(min_length=18, max_length=18, description="Resident identity number")
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
+    hired_on: date
+
+
+class LeaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    left_on: date
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    month: str = Field(pattern=MONTH_PATTERN, description="The month reported, YYYY-MM")
+    headcount: int = Field(ge=0, le=1_000_000, description="Workers at the end of the month")
+    hires: int = Field(ge=0, le=1_000_000, description="Workers hired during the month")
+    leavers: int = Field(ge=0, le=1_000_000, description="Workers who left during the month")
+
+
+ROSTER_DOC = (
+    "Body: `text/csv` (UTF-8; `; charset=gb18030` for Chinese Excel files), header "
+    "`action,id_number,name,phone,date`, one hire or leave per line. Valid lines are "
+    "applied, every invalid line is reported with its line number, field and reason. "
+    "Needs an Idempotency-Key; the same file content sent again (any key) is recognised "
+    "and not applied twice (200, `already_applied`)."
+)
+
+
+def _too_large(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        [{"loc": ["body"], "msg": message, "type": "too_large"}],
+    )
+
+
+def build_employment_router(
+    runtime: Runtime, service: EmploymentService, *, roster_max_rows: int, roster_max_bytes: int
+) -> APIRouter:
+    router = APIRouter(tags=["employment"])
+    sessions = runtime.sessionmaker
+
+    async def command(
+        request: Request,
+        principal: Principal,
+        key: str,
+        body: Any,
+        action: Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]],
+    ) -> JSONResponse:
+        return await run_idempotent(
+            sessions,
+            principal=principal,
+            key=key,
+            clock=runtime.clock,
+            action=action,
+            request_fingerprint=fingerprint(request.method, request.url.path, body),
+        )
+
+    async def readable_employer(employer_id: str, principal: Principal) -> Any:
+        async with sessions() as session:
+            row = (
+                await session.execute(select(employers).where(employers.c.id == employer_id))
+            ).first()
+        if row is None:
+            raise NotFound("employer", employer_id)
+        authorize_employer(principal, grid_id=row.grid_id, credit_code=row.credit_code)
+        return row
+
+    @router.post(
+        "/employers",
+        status_code=201,
+        summary="Register an employer (office staff in the grid, or the employer itself)",
+    )
+    async def register_employer(
+        body: EmployerIn, request: Request, key: Key, ctx: Ctx, principal: Writer
+    ) -> JSONResponse:
+        cmd = RegisterEmployer(body.credit_code, body.name, body.grid_id, body.address)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, dict[str, Any]]:
+            return 201, await service.register_employer(session, cmd, principal, trace)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.get("/employers/{employer_id}", summary="An employer and its employment counts")
+    async def get_employer(employer_id: EmployerId, principal: Reader) -> dict[str, Any]:
+        row = await readable_employer(employer_id, principal)
+        async with sessions() as session:
+            counts = (
+                await session.execute(
+                    select(
+                        func.count().filter(employments.c.left_on.is_(None)),
+                        func.count(),
+                    ).where(employments.c.employer_id == employer_id)
+                )
+            ).one()
+        return {
+            "employer_id": row.id,
+            "credit_code": row.credit_code,
+            "name": row.name,
+            "grid_id": row.grid_id,
+            "address": row.address,
+            "channel": row.channel,
+            "registered_at": row.registered_at,
+            "active_employments": counts[0],
+            "employments_declared": counts[1],
+        }
+
+    @router.get(
+        "/employers/{employer_id}/employments",
+        summary="An employer's employments (pseudonymous), newest hire first",
+    )
+    async def list_employments(
+        employer_id: EmployerId,
+        principal: Reader,
+        active: Annotated[bool, Query(description="Only current employments")] = True,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        await readable_employer(employer_id, principal)
+        query = select(employments).where(employments.c.employer_id == employer_id)
+        if active:
+            query = query.where(employments.c.left_on.is_(None))
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    query.order_by(employments.c.hired_on.desc(), employments.c.id)
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).all()
+        return {
+            "employer_id": employer_id,
+            "employments": [
+                {
+                    "employment_id": r.id,
+                    "person_ref": r.person_ref,
+                    "id_number_masked": r.id_number_masked,
+                    "hired_on": r.hired_on,
+                    "left_on": r.left_on,
+                    "channel": r.channel,
+                    "declared_at": r.declared_at,
+                }
+                for r in rows
+            ],
+        }
+
+    @router.post(
+        "/employers/{employer_id}/employments",
+        status_code=201,
+        summary="Declare a hire (用人登記)",
+    )
+    async def declare_hire(
+        employer_id: EmployerId,
+        body: HireIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Writer,
+    ) -> JSONResponse:
+        cmd = DeclareHire(employer_id, body.id_number, body.name, body.phone, body.hired_on)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, dict[str, Any]]:
+            return 201, await service.declare_hire(session, cmd, principal, trace)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.post(
+        "/employers/{employer_id}/employments/{employment_id}/end",
+        summary="Declare a leave (人走銷戶)",
+    )
+    async def declare_leave(
+        employer_id: EmployerId,
+        employment_id: Annotated[str, Path(max_length=36)],
+        body: LeaveIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Writer,
+    ) -> JSONResponse:
+        cmd = DeclareLeave(employer_id, employment_id, body.left_on)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, dict[str, Any]]:
+            return 200, await service.declare_leave(session, cmd, principal, trace)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.post(
+        "/employers/{employer_id}/roster",
+        status_code=201,
+        summary="Upload hires and leaves as CSV",
+        description=ROSTER_DOC,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def upload_roster(
+        employer_id: EmployerId,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Writer,
+    ) -> JSONResponse:
+        media_type, _, params = request.headers.get("content-type", "").partition(";")
+        if media_type.strip().lower() != "text/csv":
+            raise HTTPException(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the roster as Content-Type: text/csv"
+            )
+        charset = None
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "charset":
+                charset = value.strip().strip('"')
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > roster_max_bytes:
+            raise _too_large(f"at most {roster_max_bytes} bytes per upload; split the file")
+        content = bytearray()
+        async for chunk in request.stream():
+            content += chunk
+            if len(content) > roster_max_bytes:
+                raise _too_large(f"at most {roster_max_bytes} bytes per upload; split the file")
+        try:
+            roster = roster_csv.parse(
+                roster_csv.decode(bytes(content), charset), max_rows=roster_max_rows
+            )
+        except roster_csv.RosterTooLarge as exc:
+            raise _too_large(str(exc)) from None
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, dict[str, Any]]:
+            return await service.upload_roster(session, employer_id, roster, principal, trace)
+
+        return await command(request, principal, key, {"content_sha256": roster.sha256}, run)
+
+    @router.post(
+        "/employers/{employer_id}/returns",
+        status_code=201,
+        summary="File (or amend) a monthly return (每月統計、逐月上報)",
+    )
+    async def file_return(
+        employer_id: EmployerId,
+        body: ReturnIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Writer,
+    ) -> JSONResponse:
+        cmd = FileReturn(employer_id, body.month, body.headcount, body.hires, body.leavers)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, dict[str, Any]]:
+            return 201, await service.file_return(session, cmd, principal, trace)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.get(
+        "/employers/{employer_id}/returns",
+        summary="Each month since registration: filed (with its versions), missed or open",
+    )
+    async def list_returns(employer_id: EmployerId, principal: Reader) -> dict[str, Any]:
+        employer = await readable_employer(employer_id, principal)
+        async with sessions() as session:
+            filed = await repo.returns_of(session, employer_id)
+        policy, now = service.policy, runtime.clock.now()
+        versions: dict[str, list[dict[str, Any]]] = {}
+        for r in filed:
+            versions.setdefault(r.month, []).append(
+                {
+                    "version": r.version,
+                    "headcount": r.headcount,
+                    "hires": r.hires,
+                    "leavers": r.leavers,
+                    "recorded_headcount": r.recorded_headcount,
+                    "on_time": r.on_time,
+                    "filed_at": r.filed_at,
+                    "filed_by": r.filed_by,
+                }
+            )
+        months: list[dict[str, Any]] = []
+        month = policy.month_of(repo.as_utc(employer.registered_at))
+        current = policy.month_of(now)
+        while month <= current:
+            due_at = policy.due_at(month)
+            history = versions.pop(str(month), [])
+            state = "filed" if history else ("missed" if now >= due_at else "open")
+            months.append(
+                {
+                    "month": str(month),
+                    "due_at": due_at,
+                    "status": state,
+                    "current": history[-1] if history else None,
+                    "versions": history,
+                }
+            )
+            month = month.next()
+        return {
+            "employer_id": employer_id,
+            "policy": {
+                "due_day": policy.due_day,
+                "timezone": str(policy.timezone),
+                "version": policy.version,
+                "source": policy.source,
+            },
+            "months": months,
+        }
+
+    return router
