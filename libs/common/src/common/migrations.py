@@ -25,7 +25,7 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
-def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
+def upgrade(migrations_dir: Path, database_url: str, revision: str = "heads") -> None:
     """Run the service's migrations up to ``revision``."""
     command.upgrade(alembic_config(migrations_dir, database_url), revision)
 
