@@ -22,6 +22,7 @@ from registration.events import ResidenceDeclared
 
 now = time.perf_counter
 ROOMS = [f"{floor}{n:02d}" for floor in (1, 2) for n in range(1, 6)]  # 10 rooms a property
+LANDLORD = "L-BENCH"
 
 
 def identity_number(seq: int) -> str:
@@ -44,6 +45,25 @@ class Phase:
     sent_at: dict[str, float] = field(default_factory=dict)  # residence_id -> send time
     property_of: dict[str, str] = field(default_factory=dict)  # residence_id -> property
     client_lag_max: float = 0.0  # how late the paced scheduler fired (bench side)
+
+
+async def register_properties(
+    http: httpx.AsyncClient, landlord: str, grid: str, n: int
+) -> list[str]:
+    """``n`` properties of the landlord in ``grid``, each with the rooms in ``ROOMS``."""
+    ids = []
+    for i in range(n):
+        body = {
+            "address": f"Bench Lane {i}",
+            "grid_id": grid,
+            "landlord_id": LANDLORD,
+            "rooms": [{"room_no": room, "capacity": 4} for room in ROOMS],
+        }
+        headers = {"Authorization": f"Bearer {landlord}", "Idempotency-Key": str(uuid.uuid4())}
+        response = await http.post("/properties", json=body, headers=headers)
+        response.raise_for_status()
+        ids.append(response.json()["property_id"])
+    return ids
 
 
 class Declarer:
@@ -94,14 +114,19 @@ class Declarer:
     async def paced(self, n: int, rate: float, grace_s: float) -> Phase:
         """Open loop: request i goes at start + i/rate, whatever the earlier ones do."""
         phase, tasks = Phase(started=now()), []
-        for i in range(n):
-            target = phase.started + i / rate
-            if (delay := target - now()) > 0:
-                await asyncio.sleep(delay)
-            phase.client_lag_max = max(phase.client_lag_max, now() - target)
-            # Latency counts from the scheduled time: a late send is a delay too.
-            tasks.append(asyncio.create_task(self.declare(phase, target)))
-        await cut_off(tasks, grace_s, phase)
+        try:
+            for i in range(n):
+                target = phase.started + i / rate
+                if (delay := target - now()) > 0:
+                    await asyncio.sleep(delay)
+                phase.client_lag_max = max(phase.client_lag_max, now() - target)
+                # Latency counts from the scheduled time: a late send is a delay too.
+                tasks.append(asyncio.create_task(self.declare(phase, target)))
+        except asyncio.CancelledError:  # Ctrl-C: nothing may outlive the HTTP client
+            for task in tasks:
+                task.cancel()
+            raise
+        await cut_off(tasks, grace_s)
         return phase
 
     async def closed(self, n: int, concurrency: int, limit_s: float) -> Phase:
@@ -114,18 +139,18 @@ class Declarer:
                     return
                 await self.declare(phase, now())
 
-        await cut_off(
-            [asyncio.create_task(worker()) for _ in range(concurrency)], limit_s + 10, phase
-        )
+        await cut_off([asyncio.create_task(worker()) for _ in range(concurrency)], limit_s + 10)
         return phase
 
 
-async def cut_off(tasks: list[asyncio.Task[None]], limit_s: float, phase: Phase) -> None:
-    """Wait up to ``limit_s`` for ``tasks``; cancel the rest (their ages go to ``phase.cut``)."""
-    _, pending = await asyncio.wait(tasks, timeout=limit_s)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+async def cut_off(tasks: list[asyncio.Task[None]], limit_s: float) -> None:
+    """Wait up to ``limit_s`` for ``tasks``, then cancel the rest (``declare`` notes them)."""
+    try:
+        await asyncio.wait(tasks, timeout=limit_s)
+    finally:  # on the limit, and on Ctrl-C
+        for task in tasks:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
@@ -161,6 +186,7 @@ class TopicWatcher:
         self.arrived: dict[str, float] = {}
         self.subject: dict[str, str] = {}  # key -> ce_subject
         self.sizes: list[int] = []  # key + value + headers, bytes
+        self.records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []  # first copies
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> TopicWatcher:
@@ -184,15 +210,15 @@ class TopicWatcher:
             batches = await self.consumer.getmany(timeout_ms=200)
             arrived = now()
             for record in itertools.chain.from_iterable(batches.values()):
-                if (key := self.key_of(record)) is None:
+                if (key := self.key_of(record)) is None or key in self.arrived:
                     continue
-                headers = dict(record.headers)
-                self.arrived.setdefault(key, arrived)
-                self.subject[key] = headers.get("ce_subject", b"").decode()
+                self.arrived[key] = arrived
+                self.subject[key] = dict(record.headers).get("ce_subject", b"").decode()
+                self.records.append((record.key, record.value, list(record.headers)))
                 self.sizes.append(
                     len(record.value)
                     + len(record.key or b"")
-                    + sum(len(k) + len(v) for k, v in headers.items())
+                    + sum(len(k) + len(v) for k, v in record.headers)
                 )
 
     async def wait_for(self, keys: set[str], limit_s: float) -> None:
@@ -210,10 +236,12 @@ class TopicWatcher:
 
 
 class Figures:
-    """Samples a grid's declaration count (``GET /figures/grids/{grid}``) every 200 ms."""
+    """Samples a grid's declaration count (``GET /figures/grids/{grid}``) periodically."""
 
-    def __init__(self, http: httpx.AsyncClient, officer: str, grid: str) -> None:
-        self.http, self.grid = http, grid
+    def __init__(
+        self, http: httpx.AsyncClient, officer: str, grid: str, interval_s: float = 0.2
+    ) -> None:
+        self.http, self.grid, self.interval_s = http, grid, interval_s
         self.headers = {"Authorization": f"Bearer {officer}"}
         self.samples: list[tuple[float, int]] = []  # (time, count)
 
@@ -229,11 +257,11 @@ class Figures:
 
     async def sample_until(self, target: int, limit_s: float) -> bool:
         """Sample until the count reaches ``target`` (True) or ``limit_s`` passed."""
-        for _ in range(int(limit_s / 0.2)):
+        for _ in range(int(limit_s / self.interval_s)):
             with contextlib.suppress(httpx.HTTPError):
                 if await self.count() >= target:
                     return True
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(self.interval_s)
         return False
 
     def reached(self, target: int) -> float | None:
