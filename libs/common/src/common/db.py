@@ -22,7 +22,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -107,6 +107,8 @@ idempotency_keys = Table(
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]  # DB-API connection
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]  # DB-API connection
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -115,12 +117,19 @@ def _sqlite_pragmas(dbapi_connection: object, _record: ConnectionPoolEntry) -> N
     cursor.close()
 
 
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # A deferred transaction that later writes can fail at once with "database is
+    # locked" despite busy_timeout; taking the write lock at BEGIN makes writers queue.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
         sync: Engine = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
+        event.listen(sync, "begin", _sqlite_begin_immediate)
         return engine
     # No pool_pre_ping: it costs a round trip per checkout (8% of a declaration's CPU).
     # A connection broken by a database restart fails one transaction, and SQLAlchemy

@@ -57,6 +57,8 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="iso", utc=True),
                 structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(),
+                structlog.processors.format_exc_info,  # library tracebacks as text
             ],
         )
     )

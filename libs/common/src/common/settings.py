@@ -24,6 +24,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Requests beyond this many in flight get 503 at once instead of queueing until
+    # their client has given up (load shedding).
+    http_limit_concurrency: int = Field(default=256, ge=1)
+
     run_relay: bool = True
     run_consumers: bool = True
     run_timers: bool = True
