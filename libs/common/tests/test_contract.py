@@ -325,6 +325,50 @@ def test_a_published_schema_cannot_be_removed(service: Layout) -> None:
     assert check(root, base="no-such-rev", note=lambda _: None) == []
 
 
+UPSTREAM = '''
+from common.events import Event
+
+
+class Pickup(Event):
+    """A courier picked a parcel up: the courier context publishes it, we consume it."""
+
+    name = "ctcourier.Pickup"
+    topic = "ctcourier.events"
+
+    parcel_id: str
+
+    def subject(self) -> str:
+        return self.parcel_id
+'''
+
+
+def test_a_consumed_event_of_another_context_is_written_under_that_context(
+    service: Layout,
+) -> None:
+    root = service("ctconsumer")
+    package = root / "services/ctconsumer/src/ctconsumer"
+    (package / "upstream.py").write_text(UPSTREAM)
+    main_py = package / "main.py"  # the wiring imports what the service consumes
+    main_py.write_text("from ctconsumer import upstream  # noqa\n" + main_py.read_text())
+    try:
+        assert write(root) == [
+            "schemas/ctconsumer/Parcel.v1.json",
+            "schemas/ctcourier/Pickup.v1.json",
+            "schemas/ctconsumer/asyncapi.json",
+        ]
+        assert check(root, note=lambda _: None) == []
+        proposed = json.loads((root / "schemas/ctcourier/Pickup.v1.json").read_text())
+        assert (proposed["x-ce-type"], proposed["x-topic"]) == (
+            "ctcourier.Pickup.v1",
+            "ctcourier.events",
+        )
+        (root / "schemas/ctcourier/Pickup.v1.json").write_text("{}\n")
+        (problem,) = check(root, note=lambda _: None)
+        assert problem.startswith("drift: schemas/ctcourier/Pickup.v1.json differs")
+    finally:
+        forget("ctcourier")
+
+
 def test_committed_asyncapi_is_not_compat_checked(service: Layout) -> None:
     root = service("ctapi")
     write(root)

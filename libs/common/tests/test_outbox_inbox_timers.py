@@ -236,6 +236,45 @@ class RecordingSend:
         return ack
 
 
+def _seal(payload: bytes) -> bytes:
+    return payload[::-1]  # a stand-in for encryption: not JSON, reversible
+
+
+async def test_a_sealed_event_is_unreadable_at_rest_and_sent_in_clear(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    event = OrderPlaced(order_id="o-secret", amount=7)
+    async with sessions() as session, session.begin():
+        await outbox_mod.stage(session, event, source="/s", now=START, seal=_seal)
+    send = RecordingSend()
+    relay = OutboxRelay(sessions, send, postgres=False, clock=clock, unseal=_seal)
+
+    (row,) = await _rows(sessions, outbox)
+    assert row.payload.startswith(outbox_mod.SEALED_PREFIX)
+    assert b"o-secret" not in row.payload
+    assert await relay.publish_pending() == 1
+
+    assert OrderPlaced.model_validate_json(send.sent[0][2]) == event
+
+
+async def test_a_relay_that_cannot_unseal_keeps_the_row_and_sends_nothing(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await outbox_mod.stage(
+            session, OrderShipped(order_id="o-9"), source="/s", now=START, seal=_seal
+        )
+    send = RecordingSend()
+    relay = OutboxRelay(sessions, send, postgres=False, clock=clock)
+
+    with pytest.raises(RuntimeError, match="no unseal"):
+        await relay.publish_pending()
+
+    assert send.sent == []
+    (row,) = await _rows(sessions, outbox)
+    assert (row.sent_at, row.attempts) == (None, 1)
+
+
 async def test_relay_publishes_pending_rows_in_id_order_and_marks_them_sent(
     sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:

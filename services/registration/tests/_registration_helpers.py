@@ -28,6 +28,8 @@ NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday
 MONTH = "2026-03"
 TOPIC = "registration.events"
 DLQ = "registration.events.dlq"
+PERSONS_TOPIC = "registration.persons.restricted"
+FINDINGS_DLQ = "inspection.findings.restricted.dlq"
 
 
 def id_number(first17: str = "44030619900101123") -> str:
@@ -53,6 +55,8 @@ class Registration:
     published: list[Record] = field(default_factory=list)
     dead_letters: list[Record] = field(default_factory=list)
     cipher: PiiCipher = field(default_factory=lambda: PiiCipher(PII_KEY, PII_HASH_KEY))
+    restricted: list[Record] = field(default_factory=list)  # registration.persons.restricted
+    finding_dead_letters: list[Record] = field(default_factory=list)
 
     @property
     def runtime(self) -> Any:
@@ -158,3 +162,7 @@ class Registration:
     def relayed(self) -> list[Record]:
         """Messages the relay published (those carrying a CloudEvents type)."""
         return [r for r in self.published if "ce_type" in r.headers]
+
+    def relayed_of(self, *names: str) -> list[Record]:
+        """Relayed events of the given names (``ResidenceDeclared``, ...), in order."""
+        return [r for r in self.relayed() if r.headers["ce_type"].split(".")[1] in names]

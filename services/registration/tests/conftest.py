@@ -19,8 +19,10 @@ import httpx
 import pytest
 from _registration_helpers import (
     DLQ,
+    FINDINGS_DLQ,
     JWT_SECRET,
     NOW,
+    PERSONS_TOPIC,
     PII_HASH_KEY,
     PII_KEY,
     TOPIC,
@@ -113,6 +115,14 @@ async def registration(
     runtime.broker.subscriber(DLQ, group_id="test-dlq-recorder", decoder=raw_body)(
         recorder(dead_letters)
     )
+    restricted: list[Record] = []
+    finding_dead_letters: list[Record] = []
+    runtime.broker.subscriber(PERSONS_TOPIC, group_id="test-restricted", decoder=raw_body)(
+        recorder(restricted)
+    )
+    runtime.broker.subscriber(FINDINGS_DLQ, group_id="test-findings-dlq", decoder=raw_body)(
+        recorder(finding_dead_letters)
+    )
 
     async with (
         TestKafkaBroker(runtime.broker),
@@ -127,4 +137,6 @@ async def registration(
             db_path=db_path,
             published=published,
             dead_letters=dead_letters,
+            restricted=restricted,
+            finding_dead_letters=finding_dead_letters,
         )

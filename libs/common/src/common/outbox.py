@@ -13,6 +13,7 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import delete, func, insert, select, update
@@ -33,6 +34,12 @@ RELAY_LOCK_ID = 0x0B0C_5E1A  # pg advisory lock key shared by a service's relays
 Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Awaitable[object]]]
 """Enqueue one record (topic, key, value, headers); await the result for the ack."""
 
+Seal = Callable[[bytes], bytes]
+"""Encrypts a payload at rest (stage) or decrypts it for sending (relay)."""
+
+SEALED_PREFIX = b"sealed:"
+"""Marks a sealed payload in the outbox table; an event's JSON always starts with ``{``."""
+
 
 async def stage(
     session: AsyncSession,
@@ -43,8 +50,17 @@ async def stage(
     correlation_id: str | None = None,
     traceparent: str | None = None,
     topic: str | None = None,
+    seal: Seal | None = None,
 ) -> Envelope:
-    """Write ``event`` to the outbox in the session's current transaction."""
+    """Write ``event`` to the outbox in the session's current transaction.
+
+    ``seal`` encrypts the payload at rest, for events that carry personal data (bound
+    for a restricted topic): the row holds ciphertext, and the relay, built with the
+    matching ``unseal``, decrypts it just before sending.
+    """
+    payload = event.to_json()
+    if seal is not None:
+        payload = SEALED_PREFIX + seal(payload)
     envelope = Envelope(
         type=event.ce_type(),
         source=source,
@@ -60,7 +76,7 @@ async def stage(
             key=envelope.subject,
             ce_type=envelope.type,
             headers=[[k, v.decode()] for k, v in envelope.headers()],
-            payload=event.to_json(),
+            payload=payload,
             created_at=now,
             attempts=0,
         )
@@ -101,6 +117,7 @@ class OutboxRelay:
         clock: Clock | None = None,
         crash_after_publish: bool = False,
         max_backoff_s: float = 10.0,
+        unseal: Seal | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._send = send
@@ -111,6 +128,7 @@ class OutboxRelay:
         self._clock = clock or SystemClock()
         self._crash_after_publish = crash_after_publish
         self._max_backoff_s = max_backoff_s
+        self._unseal = unseal
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._last_purge: datetime | None = None
@@ -145,12 +163,50 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
+        if not self._postgres:
+            return await self._publish_pending_sqlite()
         async with self._sessionmaker() as session, session.begin():
-            if self._postgres and not await session.scalar(
-                select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))
-            ):
+            if not await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID))):
                 return 0  # another replica is relaying
-            rows = (
+            rows = await self._pending(session)
+            now = self._clock.now()
+            if not rows:
+                metrics.OUTBOX_LAG.set(0)
+                await self._purge(session, now)
+                return 0
+            try:
+                await self._send_all(rows)
+            except Exception as exc:
+                await self._record_failure(session, rows, exc)
+                await session.commit()
+                raise
+            return await self._mark_sent(session, rows, now)
+
+    async def _publish_pending_sqlite(self) -> int:
+        # One relay per service on SQLite, so no lock to hold across the send: and a
+        # transaction would hold the database's write lock (taken at BEGIN) while waiting
+        # for the broker, blocking every writer - and any consumer the send reaches in the
+        # same process (FastStream's TestKafkaBroker delivers inline). Read, send, then mark.
+        async with self._sessionmaker() as session:
+            async with session.begin():
+                rows = await self._pending(session)
+                now = self._clock.now()
+                if not rows:
+                    metrics.OUTBOX_LAG.set(0)
+                    await self._purge(session, now)
+                    return 0
+            try:
+                await self._send_all(rows)
+            except Exception as exc:
+                async with session.begin():
+                    await self._record_failure(session, rows, exc)
+                raise
+            async with session.begin():
+                return await self._mark_sent(session, rows, now)
+
+    async def _pending(self, session: AsyncSession) -> list[Any]:
+        return list(
+            (
                 await session.execute(
                     select(
                         outbox.c.id,
@@ -165,38 +221,47 @@ class OutboxRelay:
                     .limit(self._batch_size)
                 )
             ).all()
-            now = self._clock.now()
-            if not rows:
-                metrics.OUTBOX_LAG.set(0)
-                await self._purge(session, now)
-                return 0
-            try:
-                acks = [
-                    await self._send(
-                        r.topic, r.key.encode(), r.payload, [(k, v.encode()) for k, v in r.headers]
-                    )
-                    for r in rows
-                ]
-                await asyncio.gather(*acks)
-            except Exception as exc:
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
-                )
-                await session.commit()
-                raise
-            if self._crash_after_publish:
-                os._exit(97)  # fault test: published, not yet marked sent
-            await session.execute(
-                update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=now)
+        )
+
+    async def _send_all(self, rows: list[Any]) -> None:
+        """Enqueue every row in order, then wait for every ack."""
+        acks = [
+            await self._send(
+                r.topic,
+                r.key.encode(),
+                self._plain(r.payload),
+                [(k, v.encode()) for k, v in r.headers],
             )
-            oldest = rows[0].created_at
-            if oldest.tzinfo is None:  # SQLite hands back naive datetimes
-                oldest = oldest.replace(tzinfo=now.tzinfo)
-            metrics.OUTBOX_LAG.set(max(0.0, (now - oldest).total_seconds()))
-            metrics.EVENTS_PUBLISHED.inc(len(rows))
-            return len(rows)
+            for r in rows
+        ]
+        await asyncio.gather(*acks)
+
+    async def _record_failure(self, session: AsyncSession, rows: list[Any], exc: Exception) -> None:
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([r.id for r in rows]))
+            .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
+        )
+
+    async def _mark_sent(self, session: AsyncSession, rows: list[Any], now: datetime) -> int:
+        if self._crash_after_publish:
+            os._exit(97)  # fault test: published, not yet marked sent
+        await session.execute(
+            update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(sent_at=now)
+        )
+        oldest = rows[0].created_at
+        if oldest.tzinfo is None:  # SQLite hands back naive datetimes
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        metrics.OUTBOX_LAG.set(max(0.0, (now - oldest).total_seconds()))
+        metrics.EVENTS_PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    def _plain(self, payload: bytes) -> bytes:
+        if not payload.startswith(SEALED_PREFIX):
+            return payload
+        if self._unseal is None:  # a configuration error: keep the row, never send ciphertext
+            raise RuntimeError("a sealed outbox row, but the relay has no unseal function")
+        return self._unseal(payload[len(SEALED_PREFIX) :])
 
     async def _purge(self, session: AsyncSession, now: datetime) -> None:
         if self._last_purge and now - self._last_purge < timedelta(minutes=5):

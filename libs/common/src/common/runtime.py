@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from common.clock import Clock, SystemClock
 from common.db import is_postgres, make_engine, make_sessionmaker
 from common.inbox import dead_letter_middleware, publish_dead_letter
-from common.outbox import WAKE, OutboxRelay
+from common.outbox import WAKE, OutboxRelay, Seal
 from common.settings import ServiceSettings
 from common.timers import TimerHandler, TimerWorker
 
@@ -121,8 +121,12 @@ def build_runtime(
     clock: Clock | None = None,
     timer_handlers: Mapping[str, TimerHandler] | None = None,
     broker_options: Mapping[str, Any] | None = None,
+    unseal: Seal | None = None,
 ) -> Runtime:
-    """Wire a service's runtime from its settings (nothing is connected yet)."""
+    """Wire a service's runtime from its settings (nothing is connected yet).
+
+    ``unseal`` decrypts the outbox rows staged with ``seal`` (see :func:`common.outbox.stage`).
+    """
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     holder: dict[str, Runtime] = {}
@@ -160,6 +164,7 @@ def build_runtime(
         retention=timedelta(hours=settings.outbox_retention_hours),
         clock=clock,
         crash_after_publish=settings.fault_relay_crash_after_publish,
+        unseal=unseal,
     )
     # Sessions from this maker wake the relay when they commit staged events.
     sessionmaker.configure(info={WAKE: relay.wake})

@@ -49,6 +49,14 @@ class PropertyRegistered(Event):
     rooms: list[RoomCapacity]
     channel: Channel
     registered_at: datetime
+    # Added compatibly (optional): a building found on an inspection sweep is registered
+    # with channel ``officer`` (an officer recorded it on site) and these two set.
+    discovery_id: str | None = Field(
+        default=None, description="The inspection sweep's discovery, if found on a sweep"
+    )
+    sweep_id: str | None = Field(
+        default=None, description="The sweep (清查) that found the building, if any"
+    )
 
     def subject(self) -> str:
         return self.property_id
@@ -198,3 +206,375 @@ class EmployerReturnMissed(Event):
 
     def subject(self) -> str:
         return self.employer_id
+
+
+# -- places: grids and property managers (see registration.domain.places) ------------------
+
+
+class GridRegistered(Event):
+    """A grid (網格), the smallest management area of a community, was registered."""
+
+    name: ClassVar[str] = "registration.GridRegistered"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    grid_id: str
+    grid_name: str
+    community: str
+    grid_worker: str | None = Field(description="Account of the assigned grid worker, if any")
+    registered_at: datetime
+
+    def subject(self) -> str:
+        return self.grid_id
+
+
+class PropertyManagerAssigned(Event):
+    """A party manages a property on the landlord's behalf (二房東 sublessor, 物業 company)."""
+
+    name: ClassVar[str] = "registration.PropertyManagerAssigned"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    property_id: str
+    grid_id: str
+    party_id: str = Field(description="The manager: a person_ref or a credit code")
+    party_kind: str = Field(description="person or organisation")
+    manager_kind: str = Field(
+        description="sublessor (二房東) or property_company (物業); new kinds may appear"
+    )
+    assigned_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id
+
+
+class PropertyManagerRemoved(Event):
+    """A party no longer manages the property."""
+
+    name: ClassVar[str] = "registration.PropertyManagerRemoved"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    property_id: str
+    grid_id: str
+    party_id: str
+    removed_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id
+
+
+# -- responsibility agreements (責任書), see registration.domain.agreements -----------------
+# Keyed by the agreement's subject: the property id (landlord and tenant agreements) or the
+# employer id (employer agreements), so they stay in order with that aggregate's events.
+# ``kind`` is a string, not an enum: new kinds (an anti-fraud responsibility agreement, say)
+# must not break subscribers validating against v1.
+
+
+class AgreementSigned(Event):
+    """A responsibility agreement (責任書) was signed with the office."""
+
+    name: ClassVar[str] = "registration.AgreementSigned"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    agreement_id: str
+    kind: str = Field(description="landlord, tenant or employer; new kinds may appear")
+    signatory_party_id: str = Field(
+        description="Who signed: a landlord's or manager's party id, a tenant's person_ref, "
+        "an employer's credit code"
+    )
+    counterpart_office: str = Field(description="The police office that counter-signed")
+    property_id: str | None = Field(description="The property (landlord and tenant kinds)")
+    employer_id: str | None = Field(description="The employer (employer kind)")
+    grid_id: str
+    signed_on: date
+    valid_from: date
+    valid_until: date = Field(description="Last day the agreement is in force")
+    recorded_at: datetime
+    policy_version: str
+
+    def subject(self) -> str:
+        return self.property_id or self.employer_id or self.agreement_id
+
+
+class AgreementRenewed(Event):
+    """A new agreement replaced (superseded) an earlier one for the same subject."""
+
+    name: ClassVar[str] = "registration.AgreementRenewed"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    agreement_id: str = Field(description="The new agreement")
+    previous_agreement_id: str = Field(description="The agreement it supersedes")
+    kind: str
+    signatory_party_id: str
+    counterpart_office: str
+    property_id: str | None
+    employer_id: str | None
+    grid_id: str
+    signed_on: date
+    valid_from: date
+    valid_until: date
+    recorded_at: datetime
+    policy_version: str
+
+    def subject(self) -> str:
+        return self.property_id or self.employer_id or self.agreement_id
+
+
+class AgreementRevoked(Event):
+    """The office revoked an agreement before its end."""
+
+    name: ClassVar[str] = "registration.AgreementRevoked"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    agreement_id: str
+    kind: str
+    property_id: str | None
+    employer_id: str | None
+    grid_id: str
+    revoked_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id or self.employer_id or self.agreement_id
+
+
+class AgreementExpired(Event):
+    """An agreement's last day passed without a renewal: its subject has no agreement now."""
+
+    name: ClassVar[str] = "registration.AgreementExpired"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    agreement_id: str
+    kind: str
+    property_id: str | None
+    employer_id: str | None
+    grid_id: str
+    valid_until: date
+    expired_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id or self.employer_id or self.agreement_id
+
+
+# -- reconciliation with external feeds (see registration.domain.reconciliation) -------------
+# Keyed by the property id, so a building's leads stay in order with its residences. The
+# person is referred to by ``subject_ref`` (pseudonymous, derived from the keyed hash of the
+# identity number, also for people registration does not know) and, when registration
+# knows them, ``person_ref``; identity numbers appear masked only.
+
+
+class LeadSource(StrEnum):
+    """Which external feed raised a lead."""
+
+    ACCESS_CONTROL = "access_control"
+    FIVE_ELEMENTS = "five_elements"
+
+
+class LeadOutcome(StrEnum):
+    """How a lead was closed: an officer's verification, or a declaration that explained it."""
+
+    RESIDES_HERE = "resides_here"
+    NOT_FOUND = "not_found"
+    VISITOR = "visitor"
+    MOVED_AWAY = "moved_away"
+    DECLARED = "declared"
+
+
+class LeadEvidence(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source: LeadSource
+    sightings: int = Field(ge=0, description="Access-control entries counted in the window")
+    distinct_days: int = Field(ge=0, description="Local days with at least one entry")
+    first_seen: datetime | None = Field(description="First counted entry, if any")
+    last_seen: datetime | None = Field(description="Last counted entry, if any")
+    window_start: date = Field(description="First local day of the window counted")
+    window_days: int = Field(ge=1, description="Length of the window under the lead policy")
+    list_id: str | None = Field(
+        default=None, description="The five-elements list that named the person, if any"
+    )
+
+
+class UnregisteredOccupantSuspected(Event):
+    """A person is seen at (or listed for) a property where no residence is declared: a lead."""
+
+    name: ClassVar[str] = "registration.UnregisteredOccupantSuspected"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    lead_id: str
+    property_id: str
+    grid_id: str
+    subject_ref: str = Field(
+        description="Stable pseudonymous reference of the person (known to registration or not)"
+    )
+    person_ref: str | None = Field(
+        description="The person's person_ref, if registration knows them"
+    )
+    id_number_masked: str = Field(description="Identity number with the middle masked")
+    evidence: LeadEvidence
+    policy_version: str = Field(description="The lead policy the evidence was judged by")
+    suspected_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id
+
+
+class LeadClosed(Event):
+    """A lead was closed: verified by an officer, or explained by a declaration."""
+
+    name: ClassVar[str] = "registration.LeadClosed"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    lead_id: str
+    property_id: str
+    grid_id: str
+    subject_ref: str
+    person_ref: str | None
+    outcome: LeadOutcome
+    verification_id: str | None = Field(description="Inspection's verification, if verified")
+    residence_id: str | None = Field(
+        description="The residence declared on the officer's verification, if one was"
+    )
+    registration_needed: bool = Field(
+        description="Resides here but is not registered yet: the officer registers the person"
+    )
+    closed_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id
+
+
+# -- persons and move-outs ------------------------------------------------------------------
+# Person events are keyed by ``person_ref``. The public ones carry the pseudonym, the masked
+# identity number and derived facts only; the full identity record goes to the restricted
+# topic below, never to ``registration.events``.
+
+PERSONS_TOPIC = "registration.persons.restricted"
+"""Restricted topic: full identity records, for entitled consumers only (Kafka ACLs)."""
+
+
+class PersonCorrectionSource(StrEnum):
+    """What changed a person record after it was created."""
+
+    CORRECTION = "correction"  # office staff corrected it (PATCH /persons/{person_ref})
+    DECLARATION = "declaration"  # a later declaration brought new contact details
+
+
+class IdentityRecordChange(StrEnum):
+    """Why a version of a person's identity record was recorded."""
+
+    REGISTERED = "registered"
+    CORRECTION = "correction"
+    DECLARATION = "declaration"
+
+
+class PersonRegistered(Event):
+    """A person record was created: the first declaration of this identity number."""
+
+    name: ClassVar[str] = "registration.PersonRegistered"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    person_ref: str = Field(description="Stable pseudonymous reference of the person")
+    id_number_masked: str = Field(description="Identity number with the middle masked")
+    gender: str
+    birth_year: int
+    origin_region: str = Field(description="Six-digit region code of household registration")
+    registered_at: datetime
+
+    def subject(self) -> str:
+        return self.person_ref
+
+
+class PersonCorrected(Event):
+    """A person record changed. Names the changed fields only, never their values."""
+
+    name: ClassVar[str] = "registration.PersonCorrected"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    person_ref: str = Field(description="Stable: an identity number correction keeps it")
+    record_version: int = Field(ge=2, description="Version of the record after the change")
+    changed_fields: list[str] = Field(
+        description="Names of the changed fields: id_number, name, phone, gender, birth_date, "
+        "origin_region"
+    )
+    via: PersonCorrectionSource
+    id_number_masked: str = Field(description="Current identity number, masked")
+    gender: str = Field(description="Current value (derived from the identity number)")
+    birth_year: int = Field(description="Current value (derived from the identity number)")
+    origin_region: str = Field(description="Current value (derived from the identity number)")
+    corrected_at: datetime
+
+    def subject(self) -> str:
+        return self.person_ref
+
+
+class PersonIdentityRecorded(Event):
+    """RESTRICTED. A version of a person's full identity record: on creation and every change.
+
+    Published on ``registration.persons.restricted`` only, for consumers entitled to
+    personal data; never on ``registration.events``.
+    """
+
+    name: ClassVar[str] = "registration.PersonIdentityRecorded"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = PERSONS_TOPIC
+
+    person_ref: str
+    record_version: int = Field(ge=1, description="1 on creation, +1 per change")
+    change: IdentityRecordChange
+    changed_fields: list[str] = Field(description="Empty on creation")
+    id_number: str = Field(description="Resident identity number (GB 11643), in full")
+    previous_id_number: str | None = Field(
+        default=None, description="Set when this version corrected the identity number"
+    )
+    full_name: str
+    phone: str | None = None
+    gender: str
+    birth_date: date
+    origin_region: str
+    recorded_at: datetime
+
+    def subject(self) -> str:
+        return self.person_ref
+
+
+class ResidenceEndReason(StrEnum):
+    MOVED_OUT = "moved_out"  # the landlord or the office declared the move-out
+    MOVED_ELSEWHERE = "moved_elsewhere"  # a move-in elsewhere was declared for the person
+    CORRECTED = "corrected"  # the residence was declared in error
+
+
+class ResidenceEnded(Event):
+    """A person's residence in a room ended (move-out, move-in elsewhere, or correction).
+
+    Keyed by the property id of the residence that ended, like its ``ResidenceDeclared``.
+    """
+
+    name: ClassVar[str] = "registration.ResidenceEnded"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = TOPIC
+
+    residence_id: str
+    property_id: str
+    grid_id: str
+    room_no: str
+    person_ref: str
+    moved_in_on: date
+    moved_out_on: date
+    reason: ResidenceEndReason
+    superseded_by: str | None = Field(
+        default=None, description="For moved_elsewhere: the residence declared in its place"
+    )
+    channel: Channel = Field(description="How the move-out (or the new move-in) was declared")
+    ended_at: datetime
+
+    def subject(self) -> str:
+        return self.property_id

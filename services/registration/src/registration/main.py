@@ -16,20 +16,46 @@ from common.inbox import DLQ_SUFFIX
 from common.logging import configure_logging
 from common.pii import PiiCipher
 from common.runtime import Runtime, build_runtime
+from registration.app.agreements import EXPIRY_TIMER, AgreementService
 from registration.app.employment import RETURN_TIMER, EmploymentService
 from registration.app.handlers import RegistrationService
+from registration.app.persons import unsealer
+from registration.app.places import PlacesService
+from registration.app.reconciliation import ReconciliationService
 from registration.entrypoints.consumers import register_consumers
 from registration.entrypoints.employment_http import build_employment_router
+from registration.entrypoints.findings_consumers import TOPICS as FINDINGS_TOPICS
+from registration.entrypoints.findings_consumers import register_finding_consumer
 from registration.entrypoints.http import build_router, install_error_handlers
+from registration.entrypoints.places_consumers import TOPICS as PLACES_TOPICS
+from registration.entrypoints.places_consumers import register_places_consumers
+from registration.entrypoints.places_http import build_places_router
+from registration.entrypoints.reconciliation_consumers import TOPICS as RECONCILIATION_TOPICS
+from registration.entrypoints.reconciliation_consumers import register_reconciliation_consumers
+from registration.entrypoints.reconciliation_http import build_reconciliation_router
 from registration.events import (
+    PERSONS_TOPIC,
     TOPIC,
+    AgreementExpired,
+    AgreementRenewed,
+    AgreementRevoked,
+    AgreementSigned,
     EmployerRegistered,
     EmployerReturnFiled,
     EmployerReturnMissed,
     EmploymentDeclared,
     EmploymentEnded,
+    GridRegistered,
+    LeadClosed,
+    PersonCorrected,
+    PersonIdentityRecorded,
+    PersonRegistered,
+    PropertyManagerAssigned,
+    PropertyManagerRemoved,
     PropertyRegistered,
     ResidenceDeclared,
+    ResidenceEnded,
+    UnregisteredOccupantSuspected,
 )
 from registration.settings import RegistrationSettings
 
@@ -41,7 +67,8 @@ DESCRIPTION = (
     "and the declarations of who lives where. Publishes on `registration.events`."
 )
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-TOPICS = (TOPIC, TOPIC + DLQ_SUFFIX)
+TOPICS = tuple(dict.fromkeys((TOPIC, TOPIC + DLQ_SUFFIX, *PLACES_TOPICS, *RECONCILIATION_TOPICS)))
+TOPICS += tuple(t for t in FINDINGS_TOPICS if t not in TOPICS)
 
 
 def employment_service(settings: RegistrationSettings, clock: Clock) -> EmploymentService:
@@ -53,6 +80,27 @@ def employment_service(settings: RegistrationSettings, clock: Clock) -> Employme
     )
 
 
+def agreement_service(settings: RegistrationSettings, clock: Clock) -> AgreementService:
+    return AgreementService(
+        source=f"/services/{NAME}", clock=clock, policy=settings.agreement_policy()
+    )
+
+
+def reconciliation_service(settings: RegistrationSettings, clock: Clock) -> ReconciliationService:
+    source = f"/services/{NAME}"
+    declarations = RegistrationService(
+        source=source, clock=clock, cipher=_cipher(settings), policy=settings.declaration_policy()
+    )
+    return ReconciliationService(
+        source=source,
+        clock=clock,
+        cipher=_cipher(settings),
+        policy=settings.lead_policy(),
+        declarations=declarations,
+        sightings_retention_days=settings.sightings_retention_days,
+    )
+
+
 def _cipher(settings: RegistrationSettings) -> PiiCipher:
     return PiiCipher(settings.pii_key.get_secret_value(), settings.pii_hash_key.get_secret_value())
 
@@ -61,11 +109,22 @@ def build(
     settings: RegistrationSettings,
     clock: Clock | None = None,
     employment: EmploymentService | None = None,
+    agreements: AgreementService | None = None,
+    reconciliation: ReconciliationService | None = None,
 ) -> tuple[Runtime, Any]:
     clock = clock or SystemClock()
+    reconciliation = reconciliation or reconciliation_service(settings, clock)
     employment = employment or employment_service(settings, clock)
+    agreements = agreements or agreement_service(settings, clock)
     runtime = build_runtime(
-        NAME, settings, clock=clock, timer_handlers={RETURN_TIMER: employment.on_return_due}
+        NAME,
+        settings,
+        clock=clock,
+        timer_handlers={
+            RETURN_TIMER: employment.on_return_due,
+            EXPIRY_TIMER: agreements.on_expiry_due,
+        },
+        unseal=unsealer(_cipher(settings)),  # restricted events are sealed in the outbox
     )
     service = RegistrationService(
         source=runtime.source,
@@ -83,12 +142,42 @@ def build(
         | EmploymentDeclared
         | EmploymentEnded
         | EmployerReturnFiled
-        | EmployerReturnMissed,
+        | EmployerReturnMissed
+        | GridRegistered
+        | PropertyManagerAssigned
+        | PropertyManagerRemoved
+        | AgreementSigned
+        | AgreementRenewed
+        | AgreementRevoked
+        | AgreementExpired
+        | UnregisteredOccupantSuspected
+        | LeadClosed
+        | PersonRegistered
+        | PersonCorrected
+        | ResidenceEnded,
         description="Registration's public events (CloudEvents, binary mode); key = ce_subject",
+    )
+    runtime.broker.publisher(
+        PERSONS_TOPIC,
+        title=PERSONS_TOPIC,
+        schema=PersonIdentityRecorded,
+        description=(
+            "RESTRICTED: full identity records of persons, for entitled consumers only "
+            "(Kafka ACLs); key = person_ref"
+        ),
     )
     if settings.run_consumers:
         register_consumers(runtime)
+        register_places_consumers(runtime, places_service(runtime))
+        register_reconciliation_consumers(
+            runtime, reconciliation, feed_batch_size=settings.access_consumer_batch_size
+        )
+        register_finding_consumer(runtime, service)
     return runtime, service
+
+
+def places_service(runtime: Runtime) -> PlacesService:
+    return PlacesService(source=runtime.source, clock=runtime.clock)
 
 
 def create_app(
@@ -97,19 +186,32 @@ def create_app(
     settings = settings or RegistrationSettings()
     clock = clock or SystemClock()
     employment = employment_service(settings, clock)
-    runtime, service = build(settings, clock, employment)
+    agreements = agreement_service(settings, clock)
+    reconciliation = reconciliation_service(settings, clock)
+    runtime, service = build(settings, clock, employment, agreements, reconciliation)
     app = create_service_app(
         runtime,
         title=TITLE,
         version=VERSION,
         description=DESCRIPTION,
         routers=[
+            # First: its /properties/without-agreement and /employers/without-agreement
+            # must not be taken for /properties/{id} and /employers/{id}.
+            build_places_router(runtime, places_service(runtime), agreements),
             build_router(runtime, service),
             build_employment_router(
                 runtime,
                 employment,
                 roster_max_rows=settings.roster_max_rows,
                 roster_max_bytes=settings.roster_max_bytes,
+            ),
+            build_reconciliation_router(
+                runtime,
+                reconciliation,
+                max_entries=settings.access_batch_max_entries,
+                max_entry_bytes=settings.access_batch_max_bytes,
+                list_max_rows=settings.five_elements_max_rows,
+                list_max_bytes=settings.five_elements_max_bytes,
             ),
         ],
     )
@@ -160,7 +262,12 @@ def cli(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        limit_concurrency=settings.http_limit_concurrency,
     )
     return 0
 

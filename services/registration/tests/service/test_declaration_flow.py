@@ -65,7 +65,9 @@ async def test_outbox_relays_property_registered_then_residence_declared_keyed_b
 
     property_id, declared = await _register_and_declare(svc)
 
-    relayed = svc.relayed()
+    (person,) = svc.relayed_of("PersonRegistered")  # keyed by the person, not the property
+    assert person.key == declared["person_ref"].encode()
+    relayed = svc.relayed_of("PropertyRegistered", "ResidenceDeclared")
     assert [r.headers["ce_type"] for r in relayed] == [
         "registration.PropertyRegistered.v1",
         "registration.ResidenceDeclared.v1",
@@ -99,7 +101,8 @@ async def test_residence_event_carries_a_pseudonym_and_masked_number_but_no_pers
 
     _, declared = await _register_and_declare(svc)
 
-    body = svc.relayed()[1].body
+    (residence,) = svc.relayed_of("ResidenceDeclared")
+    body = residence.body
     payload = json.loads(body)
     assert payload["person_ref"] == declared["person_ref"]
     assert payload["id_number_masked"] == mask_id_number(id_number())
@@ -138,7 +141,7 @@ async def test_figures_consumer_counts_the_declaration_for_the_grid_and_month(
 async def test_a_redelivered_event_is_counted_once(registration: Registration) -> None:
     svc = registration
     await _register_and_declare(svc)
-    residence_event = svc.relayed()[1]
+    (residence_event,) = svc.relayed_of("ResidenceDeclared")
 
     await svc.runtime.broker.publish(
         residence_event.body,

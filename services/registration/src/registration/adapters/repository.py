@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.pii import PiiCipher
-from registration.adapters.tables import persons, properties, residences, rooms
-from registration.domain.identity import ResidentId
-from registration.domain.model import Property, Room
-from registration.events import ResidenceDeclared
+from registration.adapters.tables import properties, residences, rooms
+from registration.domain.model import Property, Residence, Room
+from registration.events import ResidenceDeclared, ResidenceEnded
 
 
 async def load_property_room(
@@ -86,47 +83,16 @@ async def add_property(
     )
 
 
-def person_ref(cipher: PiiCipher, person: ResidentId) -> str:
-    """The stable pseudonymous reference of a person, derived from a keyed hash."""
-    return "P" + cipher.keyed_hash(person.value)[:23]
-
-
-async def upsert_person(
+async def add_residence(
     session: AsyncSession,
-    cipher: PiiCipher,
-    person: ResidentId,
+    event: ResidenceDeclared,
+    declared_by: str,
     *,
-    name: str,
-    phone: str | None,
-    now: datetime,
-) -> str:
-    """Save the person: one record per identity number, contact details updated."""
-    id_hash = cipher.keyed_hash(person.value)
-    ref = "P" + id_hash[:23]
-    values = {
-        "person_ref": ref,
-        "id_hash": id_hash,
-        "id_number_enc": cipher.encrypt(person.value),
-        "name_enc": cipher.encrypt(name),
-        "phone_enc": cipher.encrypt(phone) if phone else None,
-        "gender": person.gender.value,
-        "birth_date": person.birth_date,
-        "origin_region": person.region_code,
-        "created_at": now,
-        "updated_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(persons).values(values)
-    update = {"name_enc": stmt.excluded.name_enc, "updated_at": stmt.excluded.updated_at}
-    if phone:
-        update["phone_enc"] = stmt.excluded.phone_enc
-    await session.execute(stmt.on_conflict_do_update(index_elements=["id_hash"], set_=update))
-    return ref
-
-
-async def add_residence(session: AsyncSession, event: ResidenceDeclared, declared_by: str) -> None:
+    finding_id: str | None = None,
+) -> None:
     await session.execute(
         insert(residences).values(
+            finding_id=finding_id,
             id=event.residence_id,
             person_ref=event.person_ref,
             property_id=event.property_id,
@@ -140,3 +106,72 @@ async def add_residence(session: AsyncSession, event: ResidenceDeclared, declare
             over_capacity=event.over_capacity,
         )
     )
+
+
+def _residences() -> Select[Any]:
+    """Residences with their property's grid; locked (PostgreSQL) so that a move-out and a
+    move-in elsewhere of the same person do not both end the same residence."""
+    return (
+        select(
+            residences.c.id,
+            residences.c.property_id,
+            properties.c.grid_id,
+            residences.c.room_no,
+            residences.c.person_ref,
+            residences.c.moved_in_on,
+            residences.c.ended_on,
+        )
+        .select_from(residences)
+        .join(properties, properties.c.id == residences.c.property_id)
+        .with_for_update(of=residences)
+    )
+
+
+def _residence(row: Any) -> Residence:
+    return Residence(
+        id=row.id,
+        property_id=row.property_id,
+        grid_id=row.grid_id,
+        room_no=row.room_no,
+        person_ref=row.person_ref,
+        moved_in_on=row.moved_in_on,
+    )
+
+
+async def active_residences(session: AsyncSession, person_ref: str) -> list[Residence]:
+    """Where the person lives now (at most one, unless declared before that was a rule)."""
+    rows = await session.execute(
+        _residences()
+        .where(residences.c.person_ref == person_ref, residences.c.ended_on.is_(None))
+        .order_by(residences.c.moved_in_on)
+    )
+    return [_residence(r) for r in rows]
+
+
+async def load_residence(
+    session: AsyncSession, residence_id: str
+) -> tuple[Residence, date | None] | None:
+    """A residence and the day it ended (None: it is active)."""
+    row = (await session.execute(_residences().where(residences.c.id == residence_id))).first()
+    return None if row is None else (_residence(row), row.ended_on)
+
+
+async def end_residences(
+    session: AsyncSession, events: list[ResidenceEnded], *, ended_by: str
+) -> int:
+    """Mark residences ended; returns how many were still active (and so were ended)."""
+    ended = 0
+    for event in events:
+        result = await session.execute(
+            update(residences)
+            .where(residences.c.id == event.residence_id, residences.c.ended_on.is_(None))
+            .values(
+                ended_on=event.moved_out_on,
+                end_reason=event.reason.value,
+                ended_by=ended_by,
+                ended_at=event.ended_at,
+                superseded_by=event.superseded_by,
+            )
+        )
+        ended += result.rowcount  # type: ignore[attr-defined]  # CursorResult
+    return ended

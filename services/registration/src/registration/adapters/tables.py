@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -13,6 +14,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
+    text,
 )
 
 from common.db import NAMING, Id, UtcDateTime
@@ -53,6 +56,33 @@ persons = Table(
     Column("origin_region", String(6), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The current version; every version is in person_identity_history.
+    Column("version", Integer, nullable=False, server_default=text("1")),
+)
+
+# Every version of every person record, encrypted like the record itself, with who
+# recorded it, when and why. Version 1 is the record as created. ``id_hash`` is the
+# lookup hash of that version's identity number (a correction moves the record's).
+person_identity_history = Table(
+    "person_identity_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("person_ref", String(40), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("change", String(20), nullable=False),
+    Column("changed_fields", JSON, nullable=False),
+    Column("id_hash", String(64), nullable=False),
+    Column("id_number_enc", LargeBinary, nullable=False),
+    Column("name_enc", LargeBinary, nullable=False),
+    Column("phone_enc", LargeBinary, nullable=True),
+    Column("gender", String(10), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("origin_region", String(6), nullable=False),
+    Column("reason_enc", LargeBinary, nullable=True),  # free text: may name people
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("correlation_id", String(64), nullable=True),
+    UniqueConstraint("person_ref", "version", name="uq_person_identity_history_version"),
 )
 
 residences = Table(
@@ -70,8 +100,20 @@ residences = Table(
     Column("declared_by", String(200), nullable=False),
     Column("over_capacity", Boolean, nullable=False),
     Column("ended_on", Date, nullable=True),
+    Column("end_reason", String(20), nullable=True),
+    Column("ended_by", String(200), nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("superseded_by", String(36), nullable=True),
+    Column("finding_id", String(64), nullable=True),  # declared from an inspection finding
     ForeignKeyConstraint(["property_id"], ["properties.id"]),
     Index("ix_residences_room_active", "property_id", "room_no", "ended_on"),
+    # A declaration looks up the person's current residence(s) to end them.
+    Index(
+        "ix_residences_person_active",
+        "person_ref",
+        postgresql_where=text("ended_on IS NULL"),
+        sqlite_where=text("ended_on IS NULL"),
+    ),
 )
 
 # Read model fed by the registration.events consumer: the office's base figures.

@@ -14,14 +14,13 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import employment_repository as repo
-from registration.adapters import repository
 from registration.app.handlers import OFFICE_ROLES, Trace
+from registration.app.persons import Declared, PersonRecords, stage_events
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode
 from registration.domain.employment import Employer, MonthFigures
@@ -69,6 +68,17 @@ class FileReturn:
     leavers: int
 
 
+def _valid_ids(roster: Roster, today: date) -> list[ResidentId]:
+    """The roster's valid identity numbers (the invalid ones are reported line by line)."""
+    valid = []
+    for row in roster.valid:
+        try:
+            valid.append(ResidentId.parse(row.id_number, today=today))
+        except DomainError:
+            continue
+    return valid
+
+
 def employer_channel(principal: Principal) -> EmployerChannel:
     if principal.role == "employer":
         return EmployerChannel.EMPLOYER_SELF_DECLARATION
@@ -99,19 +109,21 @@ class EmploymentService:
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
+        self.persons = PersonRecords(cipher)
 
     async def _publish(
         self, session: AsyncSession, events: list[Event], trace: Trace | None
     ) -> None:
-        for event in events:
-            await outbox.stage(
-                session,
-                event,
-                source=self.source,
-                now=self.clock.now(),
-                correlation_id=trace.correlation_id if trace else None,
-                traceparent=trace.traceparent if trace else None,
-            )
+        # Person events of a restricted topic are sealed in the outbox (personal data).
+        await stage_events(
+            session,
+            events,
+            cipher=self.cipher,
+            source=self.source,
+            now=self.clock.now(),
+            correlation_id=trace.correlation_id if trace else None,
+            traceparent=trace.traceparent if trace else None,
+        )
 
     async def _load(
         self,
@@ -187,21 +199,27 @@ class EmploymentService:
         person = ResidentId.parse(cmd.id_number, today=self.policy.local_date(now))
         if not cmd.name.strip():
             raise DomainError("name", "must not be empty")
+        known = await self.persons.lookup(session, [person])
         event = employer.hire(
             employment_id=str(uuid.uuid4()),
             person=person,
-            person_ref=repository.person_ref(self.cipher, person),
+            person_ref=known.ref(person),
             id_number_masked=mask_id_number(person.value),
             hired_on=cmd.hired_on,
             today=self.policy.local_date(now),
             now=now,
             channel=employer_channel(principal),
         )
-        await repository.upsert_person(
-            session, self.cipher, person, name=cmd.name.strip(), phone=cmd.phone, now=now
+        recorded = await self.persons.record(
+            session,
+            [Declared(person, cmd.name.strip(), cmd.phone)],
+            known,
+            recorded_by=principal.sub,
+            now=now,
+            correlation_id=trace.correlation_id,
         )
         await repo.add_employments(session, [repo.employment_row(event, declared_by=principal.sub)])
-        await self._publish(session, employer.events, trace)
+        await self._publish(session, [*recorded[0].events, *employer.events], trace)
         return {
             "employment_id": event.employment_id,
             "employer_id": employer.id,
@@ -256,14 +274,15 @@ class EmploymentService:
         channel = employer_channel(principal)
         upload_id = str(uuid.uuid4())
         errors: list[dict[str, Any]] = [e.as_dict() for e in roster.errors]
-        people: dict[str, tuple[ResidentId, str, str | None]] = {}
+        known = await self.persons.lookup(session, _valid_ids(roster, today))
+        people: list[Declared] = []
         new_rows: dict[str, dict[str, Any]] = {}
         ended: list[EmploymentEnded] = []
         hires = leaves = 0
         for row in roster.valid:
             try:
                 person = ResidentId.parse(row.id_number, today=today)
-                ref = repository.person_ref(self.cipher, person)
+                ref = known.ref(person)
                 if row.action == "hire":
                     hired = employer.hire(
                         employment_id=str(uuid.uuid4()),
@@ -276,7 +295,7 @@ class EmploymentService:
                         channel=channel,
                         via_roster=True,
                     )
-                    people[ref] = (person, row.name, row.phone)
+                    people.append(Declared(person, row.name, row.phone))
                     new_rows[hired.employment_id] = repo.employment_row(
                         hired, declared_by=principal.sub, roster_upload_id=upload_id
                     )
@@ -307,13 +326,18 @@ class EmploymentService:
                     }
                 )
         errors.sort(key=lambda e: int(e["line"]))
-        for person, name, phone in people.values():
-            await repository.upsert_person(
-                session, self.cipher, person, name=name, phone=phone, now=now
-            )
+        recorded = await self.persons.record(
+            session,
+            people,
+            known,
+            recorded_by=principal.sub,
+            now=now,
+            correlation_id=trace.correlation_id,
+        )
         await repo.add_employments(session, list(new_rows.values()))
         await repo.end_employments(session, ended, ended_by=principal.sub)
-        await self._publish(session, employer.events, trace)
+        person_events = [e for p in recorded for e in p.events]
+        await self._publish(session, [*person_events, *employer.events], trace)
         report: dict[str, Any] = {
             "upload_id": upload_id,
             "employer_id": employer.id,

@@ -7,23 +7,30 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import structlog
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope
 from common.events import Event
+from common.inbox import PoisonMessage
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import repository
 from registration.adapters.tables import grid_month_figures
+from registration.app.persons import CorrectPerson, Declared, PersonRecords, stage_events
+from registration.app.place_checks import acts_as_manager
 from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.identity import ResidentId
 from registration.domain.model import Property, Room
+from registration.domain.person import checked_name, checked_phone
 from registration.domain.policy import DeclarationPolicy
-from registration.events import Channel, ResidenceDeclared
+from registration.events import Channel, ResidenceDeclared, ResidenceEnded, ResidenceEndReason
+from registration.upstream import OccupantFound
+
+log = structlog.get_logger(__name__)
 
 OFFICE_ROLES = frozenset({"admin", "officer", "grid_worker"})
 
@@ -72,6 +79,32 @@ def authorize_property(principal: Principal, *, grid_id: str, landlord_id: str) 
         raise Forbidden(f"role {principal.role} may not act on properties")
 
 
+@dataclass(frozen=True)
+class EndResidence:
+    property_id: str
+    residence_id: str
+    moved_out_on: date
+    reason: ResidenceEndReason = ResidenceEndReason.MOVED_OUT
+
+
+@dataclass(frozen=True)
+class Declarant:
+    """Who declares, as the records keep it: the channel and the account."""
+
+    channel: Channel
+    declared_by: str
+
+
+async def authorize_property_or_manager(
+    session: AsyncSession, principal: Principal, property_id: str, grid_id: str, landlord_id: str
+) -> None:
+    """:func:`authorize_property`, and a current manager of the property acts for it too."""
+    if not await acts_as_manager(
+        session, principal, property_id=property_id, landlord_id=landlord_id
+    ):
+        authorize_property(principal, grid_id=grid_id, landlord_id=landlord_id)
+
+
 class RegistrationService:
     """The service layer; its dependencies are injected so tests can swap them."""
 
@@ -82,17 +115,18 @@ class RegistrationService:
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
+        self.persons = PersonRecords(cipher)
 
     async def _publish(self, session: AsyncSession, events: list[Any], trace: Trace) -> None:
-        for event in events:
-            await outbox.stage(
-                session,
-                event,
-                source=self.source,
-                now=self.clock.now(),
-                correlation_id=trace.correlation_id,
-                traceparent=trace.traceparent,
-            )
+        await stage_events(
+            session,
+            events,
+            cipher=self.cipher,
+            source=self.source,
+            now=self.clock.now(),
+            correlation_id=trace.correlation_id,
+            traceparent=trace.traceparent,
+        )
 
     async def register_property(
         self, session: AsyncSession, cmd: RegisterProperty, principal: Principal, trace: Trace
@@ -121,35 +155,82 @@ class RegistrationService:
     async def declare_move_in(
         self, session: AsyncSession, cmd: DeclareMoveIn, principal: Principal, trace: Trace
     ) -> dict[str, Any]:
+        """A move-in declared by the landlord, office staff, or the person themself.
+
+        Everything is checked before anything is written, so a refusal leaves the
+        caller's transaction as it was.
+        """
         loaded = await repository.load_property_room(session, cmd.property_id, cmd.room_no)
         if loaded is None:
             raise NotFound("property", cmd.property_id)
         prop, occupants = loaded
-        authorize_property(principal, grid_id=prop.grid_id, landlord_id=prop.landlord_id)
+        if principal.role != "person":  # a person may declare where they live, see below
+            await authorize_property_or_manager(
+                session, principal, prop.id, prop.grid_id, prop.landlord_id
+            )
         now = self.clock.now()
-        person = ResidentId.parse(cmd.id_number, today=now.date())
-        if not cmd.name.strip():
-            raise DomainError("name", "must not be empty")
-        if cmd.room_no not in prop.rooms:  # checked before anything is written
-            raise DomainError("room_no", f"property {prop.id} has no room {cmd.room_no!r}")
-        person_ref = repository.person_ref(self.cipher, person)
+        person = Declared(
+            ResidentId.parse(cmd.id_number, today=now.date()),
+            checked_name(cmd.name),
+            checked_phone(cmd.phone),
+        )
+        if principal.role == "person":
+            await self.persons.authorize_self(session, principal, person.resident_id)
+        declarant = Declarant(channel_of(principal), principal.sub)
+        return await self._declare(
+            session, prop, occupants, person, cmd.room_no, cmd.moved_in_on, declarant, trace
+        )
+
+    async def _declare(
+        self,
+        session: AsyncSession,
+        prop: Property,
+        occupants: int,
+        declared: Declared,
+        room_no: str,
+        moved_in_on: date,
+        declarant: Declarant,
+        trace: Trace,
+        *,
+        finding_id: str | None = None,
+    ) -> dict[str, Any]:
+        now = self.clock.now()
+        if room_no not in prop.rooms:  # checked before anything is written
+            raise DomainError("room_no", f"property {prop.id} has no room {room_no!r}")
+        rid = declared.resident_id
+        known = await self.persons.lookup(session, [rid])
+        person_ref = known.ref(rid)
+        current = await repository.active_residences(session, person_ref)
         event = prop.declare_move_in(
             residence_id=str(uuid.uuid4()),
-            person=person,
+            person=rid,
             person_ref=person_ref,
-            id_number_masked=mask_id_number(person.value),
-            room_no=cmd.room_no,
-            moved_in_on=cmd.moved_in_on,
+            id_number_masked=mask_id_number(rid.value),
+            room_no=room_no,
+            moved_in_on=moved_in_on,
             now=now,
-            channel=channel_of(principal),
+            channel=declarant.channel,
             occupants_now=occupants,
             policy=self.policy,
+            current=current,
         )
-        await repository.upsert_person(
-            session, self.cipher, person, name=cmd.name.strip(), phone=cmd.phone, now=now
+        (person,) = await self.persons.record(
+            session,
+            [declared],
+            known,
+            recorded_by=declarant.declared_by,
+            now=now,
+            correlation_id=trace.correlation_id,
         )
-        await repository.add_residence(session, event, declared_by=principal.sub)
-        await self._publish(session, prop.events, trace)
+        ended = [e for e in prop.events if isinstance(e, ResidenceEnded)]
+        if await repository.end_residences(session, ended, ended_by=declarant.declared_by) != len(
+            ended
+        ):
+            raise RuntimeError("a residence ended concurrently; retry")
+        await repository.add_residence(
+            session, event, declared_by=declarant.declared_by, finding_id=finding_id
+        )
+        await self._publish(session, [*person.events, *prop.events], trace)
         return {
             "residence_id": event.residence_id,
             "person_ref": event.person_ref,
@@ -158,7 +239,105 @@ class RegistrationService:
             "on_time": event.on_time,
             "deadline": event.deadline,
             "over_capacity": event.over_capacity,
+            "ended_residences": [e.residence_id for e in ended],
         }
+
+    async def end_residence(
+        self, session: AsyncSession, cmd: EndResidence, principal: Principal, trace: Trace
+    ) -> dict[str, Any]:
+        """A move-out (or a residence declared in error), declared by the landlord or staff."""
+        found = await repository.load_residence(session, cmd.residence_id)
+        if found is None or found[0].property_id != cmd.property_id:
+            raise NotFound("residence", cmd.residence_id)
+        residence, ended_on = found
+        loaded = await repository.load_property_room(session, cmd.property_id, residence.room_no)
+        assert loaded is not None  # a residence's property exists (foreign key)
+        prop, _ = loaded
+        await authorize_property_or_manager(
+            session, principal, prop.id, prop.grid_id, prop.landlord_id
+        )
+        if ended_on is not None:
+            raise DomainError("residence_id", f"ended already (on {ended_on.isoformat()})")
+        event = prop.end_residence(
+            residence,
+            moved_out_on=cmd.moved_out_on,
+            reason=cmd.reason,
+            channel=channel_of(principal),
+            now=self.clock.now(),
+        )
+        await repository.end_residences(session, [event], ended_by=principal.sub)
+        await self._publish(session, prop.events, trace)
+        return {
+            "residence_id": event.residence_id,
+            "property_id": event.property_id,
+            "person_ref": event.person_ref,
+            "room_no": event.room_no,
+            "moved_in_on": event.moved_in_on,
+            "moved_out_on": event.moved_out_on,
+            "reason": event.reason,
+        }
+
+    async def correct_person(
+        self, session: AsyncSession, cmd: CorrectPerson, principal: Principal, trace: Trace
+    ) -> dict[str, Any]:
+        """Office staff correct a person record (new version, history, audit, events)."""
+        person, changed = await self.persons.correct(
+            session, cmd, principal, now=self.clock.now(), correlation_id=trace.correlation_id
+        )
+        await self._publish(session, person.events, trace)
+        # No personal data in the response: it is stored with the Idempotency-Key.
+        return {**self.persons.public_view(person), "changed_fields": changed}
+
+    async def on_occupant_found(
+        self, session: AsyncSession, event: Event, envelope: Envelope
+    ) -> None:
+        """An officer found an occupant on a visit: declare the residence (channel officer).
+
+        A finding that can never be applied (an invalid identity number, an unknown room)
+        is dead-lettered at once; an unknown property is retried, then dead-lettered (it
+        may be a building a sweep has just discovered and is being registered).
+        Finding someone where they are already declared changes nothing but their contact
+        details.
+        """
+        assert isinstance(event, OccupantFound)
+        trace = Trace(envelope.correlation_id, envelope.traceparent)
+        loaded = await repository.load_property_room(session, event.property_id, event.room_no)
+        if loaded is None:
+            raise NotFound("property", event.property_id)
+        prop, occupants = loaded
+        try:
+            declared = Declared(
+                ResidentId.parse(event.id_number, today=self.clock.now().date()),
+                checked_name(event.full_name, field="full_name"),
+                checked_phone(event.phone),
+            )
+            known = await self.persons.lookup(session, [declared.resident_id])
+            current = await repository.active_residences(session, known.ref(declared.resident_id))
+            if any(r.property_id == prop.id and r.room_no == event.room_no for r in current):
+                log.info("finding.already_declared", finding_id=event.finding_id)
+                (person,) = await self.persons.record(
+                    session,
+                    [declared],
+                    known,
+                    recorded_by=f"inspection:{event.officer_id}",
+                    now=self.clock.now(),
+                    correlation_id=trace.correlation_id,
+                )
+                await self._publish(session, person.events, trace)
+                return
+            await self._declare(
+                session,
+                prop,
+                occupants,
+                declared,
+                event.room_no,
+                event.moved_in_on or event.found_at.date(),
+                Declarant(Channel.OFFICER, f"inspection:{event.officer_id}"),
+                trace,
+                finding_id=event.finding_id,
+            )
+        except DomainError as exc:
+            raise PoisonMessage(f"finding {event.finding_id}: {exc.field}: {exc.message}") from exc
 
 
 async def count_declaration(session: AsyncSession, event: Event, _envelope: Envelope) -> None:

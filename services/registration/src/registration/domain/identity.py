@@ -89,5 +89,15 @@ class ResidentId:
             raise DomainError(field, f"birth date {born.isoformat()} is out of range")
         if check_character(value[:17]) != value[17]:
             raise DomainError(field, "check character does not match (ISO 7064 MOD 11-2)")
+        return cls.of_validated(value)
+
+    @classmethod
+    def of_validated(cls, value: str) -> ResidentId:
+        """The derived facts of a number validated earlier (a stored one): no checks.
+
+        Region, birth date and gender are recomputed from the number itself, so a
+        corrected number brings its own facts.
+        """
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
         gender = Gender.MALE if int(value[16]) % 2 else Gender.FEMALE
         return cls(value=value, region_code=value[:6], birth_date=born, gender=gender)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -12,6 +13,8 @@ from registration.events import (
     Channel,
     PropertyRegistered,
     ResidenceDeclared,
+    ResidenceEnded,
+    ResidenceEndReason,
     RoomCapacity,
 )
 
@@ -25,6 +28,50 @@ class Room:
     capacity: int
 
 
+@dataclass(frozen=True)
+class Residence:
+    """An active residence: a person living in a room of a property since ``moved_in_on``."""
+
+    id: str
+    property_id: str
+    grid_id: str
+    room_no: str
+    person_ref: str
+    moved_in_on: date
+
+    def end(
+        self,
+        *,
+        moved_out_on: date,
+        reason: ResidenceEndReason,
+        channel: Channel,
+        now: datetime,
+        superseded_by: str | None = None,
+    ) -> ResidenceEnded:
+        if moved_out_on < self.moved_in_on:
+            raise DomainError(
+                "moved_out_on", f"is before the move-in on {self.moved_in_on.isoformat()}"
+            )
+        if moved_out_on > now.date():
+            raise DomainError("moved_out_on", "a move-out cannot be declared before it happens")
+        return ResidenceEnded(
+            residence_id=self.id,
+            property_id=self.property_id,
+            grid_id=self.grid_id,
+            room_no=self.room_no,
+            person_ref=self.person_ref,
+            moved_in_on=self.moved_in_on,
+            moved_out_on=moved_out_on,
+            reason=reason,
+            superseded_by=superseded_by,
+            channel=channel,
+            ended_at=now,
+        )
+
+
+PropertyEvent = PropertyRegistered | ResidenceDeclared | ResidenceEnded
+
+
 @dataclass
 class Property:
     id: str
@@ -32,7 +79,7 @@ class Property:
     grid_id: str
     landlord_id: str
     rooms: dict[str, Room]
-    events: list[PropertyRegistered | ResidenceDeclared] = field(default_factory=list)
+    events: list[PropertyEvent] = field(default_factory=list)
 
     @classmethod
     def register(
@@ -91,8 +138,15 @@ class Property:
         channel: Channel,
         occupants_now: int,
         policy: DeclarationPolicy,
+        current: Sequence[Residence] = (),
     ) -> ResidenceDeclared:
-        """Record a move-in; ``occupants_now`` is the room's active residences before it."""
+        """Record a move-in; ``occupants_now`` is the room's active residences before it.
+
+        ``current`` are the person's active residences. A person lives in one place at a
+        time: a move-in elsewhere (another property, or another room of this one) ends
+        them on the day of the move-in, each with a ``ResidenceEnded`` (moved_elsewhere)
+        keyed by its own property. The same room again while living there is refused.
+        """
         room = self.rooms.get(room_no)
         if room is None:
             raise DomainError("room_no", f"property {self.id} has no room {room_no!r}")
@@ -101,6 +155,29 @@ class Property:
             raise DomainError("moved_in_on", "a move-in cannot be declared before it happens")
         if moved_in_on < person.birth_date:
             raise DomainError("moved_in_on", "is before the person's birth date")
+        for other in current:
+            if other.property_id == self.id and other.room_no == room_no:
+                raise DomainError(
+                    "room_no",
+                    f"the person already lives in room {room_no} (residence {other.id}); "
+                    "declare the move-out first",
+                )
+            if moved_in_on < other.moved_in_on:
+                raise DomainError(
+                    "moved_in_on",
+                    "is before the move-in of the person's current residence; "
+                    "the office can correct the earlier declaration",
+                )
+        for other in current:
+            self.events.append(
+                other.end(
+                    moved_out_on=moved_in_on,
+                    reason=ResidenceEndReason.MOVED_ELSEWHERE,
+                    channel=channel,
+                    now=now,
+                    superseded_by=residence_id,
+                )
+            )
         deadline = policy.deadline(moved_in_on)
         event = ResidenceDeclared(
             residence_id=residence_id,
@@ -120,5 +197,23 @@ class Property:
             over_capacity=occupants_now + 1 > room.capacity,
             policy_version=policy.version,
         )
+        self.events.append(event)
+        return event
+
+    def end_residence(
+        self,
+        residence: Residence,
+        *,
+        moved_out_on: date,
+        reason: ResidenceEndReason,
+        channel: Channel,
+        now: datetime,
+    ) -> ResidenceEnded:
+        """Declare a move-out (or that the residence was declared in error)."""
+        if residence.property_id != self.id:
+            raise DomainError("residence_id", f"is not a residence of property {self.id}")
+        if reason is ResidenceEndReason.MOVED_ELSEWHERE:
+            raise DomainError("reason", "moved_elsewhere follows from a move-in elsewhere")
+        event = residence.end(moved_out_on=moved_out_on, reason=reason, channel=channel, now=now)
         self.events.append(event)
         return event

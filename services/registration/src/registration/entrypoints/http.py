@@ -8,14 +8,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, select
 
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
 from common.idempotency import fingerprint, idempotency_key, run_idempotent
-from common.pii import mask_id_number, mask_name, mask_phone
+from common.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from common.runtime import Runtime
+from registration.adapters import person_repository
 from registration.adapters.tables import (
     grid_month_figures,
     persons,
@@ -27,18 +28,23 @@ from registration.adapters.tables import (
 from registration.app.handlers import (
     OFFICE_ROLES,
     DeclareMoveIn,
+    EndResidence,
     RegisterProperty,
     RegistrationService,
     Trace,
-    authorize_property,
+    authorize_property_or_manager,
 )
+from registration.app.persons import CorrectPerson
 from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.model import Room
+from registration.events import ResidenceEndReason
 
 WRITE = "registration:write"
 READ = "registration:read"
 PII_READ = "pii:read"
 PII_REVEAL = "pii:reveal"
+PII_WRITE = "pii:write"
+PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
 
 Key = Annotated[str, Depends(idempotency_key)]
 Ctx = Annotated[RequestContext, Depends(request_context)]
@@ -65,6 +71,39 @@ class MoveInIn(BaseModel):
     phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
     room_no: str = Field(min_length=1, max_length=50)
     moved_in_on: date
+
+
+class MoveOutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    moved_out_on: date
+    reason: Annotated[
+        ResidenceEndReason,
+        Field(description="moved_out, or corrected for a residence declared in error"),
+    ] = ResidenceEndReason.MOVED_OUT
+
+    @model_validator(mode="after")
+    def _not_moved_elsewhere(self) -> MoveOutIn:
+        if self.reason is ResidenceEndReason.MOVED_ELSEWHERE:
+            raise ValueError("moved_elsewhere is recorded by a move-in elsewhere, not declared")
+        return self
+
+
+class PersonCorrectionIn(BaseModel):
+    """Fields to correct; absent fields stay as they are, ``phone: null`` removes the phone."""
+
+    model_config = ConfigDict(extra="forbid")
+    id_number: str | None = Field(
+        default=None, min_length=18, max_length=18, description="The correct identity number"
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+    reason: str = Field(min_length=1, max_length=500, description="Why (kept in the history)")
+
+    @model_validator(mode="after")
+    def _something_to_correct(self) -> PersonCorrectionIn:
+        if not self.model_fields_set & {"id_number", "name", "phone"}:
+            raise ValueError("give at least one of id_number, name, phone")
+        return self
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -164,6 +203,34 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             lambda s: service.declare_move_in(s, cmd, principal, trace),
         )
 
+    @router.post(
+        "/properties/{property_id}/residences/{residence_id}/end",
+        summary="Declare a move-out (or that a residence was declared in error)",
+    )
+    async def end_residence(
+        property_id: Annotated[str, Path(max_length=36)],
+        residence_id: Annotated[str, Path(max_length=36)],
+        body: MoveOutIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(requires(WRITE))],
+    ) -> JSONResponse:
+        cmd = EndResidence(property_id, residence_id, body.moved_out_on, body.reason)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return status.HTTP_200_OK, await service.end_residence(session, cmd, principal, trace)
+
+        return await run_idempotent(
+            sessions,
+            principal=principal,
+            key=key,
+            clock=runtime.clock,
+            action=run,
+            request_fingerprint=fingerprint(request.method, request.url.path, body.model_dump()),
+        )
+
     @router.get("/properties/{property_id}", summary="A property, its rooms and occupants")
     async def get_property(
         property_id: str, principal: Annotated[Principal, Depends(requires(READ))]
@@ -174,7 +241,9 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             ).first()
             if prop is None:
                 raise NotFound("property", property_id)
-            authorize_property(principal, grid_id=prop.grid_id, landlord_id=prop.landlord_id)
+            await authorize_property_or_manager(
+                session, principal, prop.id, prop.grid_id, prop.landlord_id
+            )
             room_rows = (
                 await session.execute(
                     select(rooms)
@@ -251,6 +320,95 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             "birth_date": row.birth_date,
             "origin_region": row.origin_region,
         }
+
+    @router.patch(
+        "/persons/{person_ref}",
+        summary="Correct a person's name, phone or identity number (kept as history; audited)",
+    )
+    async def correct_person(
+        person_ref: Annotated[str, Path(max_length=40)],
+        body: PersonCorrectionIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(requires(PII_WRITE, roles=OFFICE_ROLES))],
+    ) -> JSONResponse:
+        given = body.model_dump(exclude_unset=True)
+        cmd = CorrectPerson(
+            person_ref=person_ref,
+            reason=body.reason,
+            id_number=body.id_number,
+            name=body.name,
+            phone=body.phone,
+            clear_phone="phone" in given and body.phone is None,
+        )
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return status.HTTP_200_OK, await service.correct_person(session, cmd, principal, trace)
+
+        return await run_idempotent(
+            sessions,
+            principal=principal,
+            key=key,
+            clock=runtime.clock,
+            action=run,
+            request_fingerprint=fingerprint(request.method, request.url.path, given),
+        )
+
+    @router.get(
+        "/persons/{person_ref}/history",
+        summary="Every version of a person's record, with who changed it, when and why (audited)",
+    )
+    async def person_history(
+        person_ref: str,
+        request: Request,
+        principal: Annotated[Principal, Depends(requires(PII_READ, roles=OFFICE_ROLES))],
+        reveal: Annotated[bool, Query(description="Unmasked values; needs pii:reveal")] = False,
+    ) -> dict[str, Any]:
+        if reveal and not principal.has_scope(PII_REVEAL):
+            raise HTTPException(403, f"scope {PII_REVEAL!r} required to reveal personal data")
+        async with sessions() as session, session.begin():
+            rows = await person_repository.history(session, person_ref)
+            if not rows:
+                raise NotFound("person", person_ref)
+            await person_repository.audit(
+                session,
+                principal=principal.sub,
+                role=principal.role,
+                action="history_reveal" if reveal else "history",
+                person_ref=person_ref,
+                correlation_id=request.state.correlation_id,
+                now=runtime.clock.now(),
+            )
+        cipher = service.cipher
+        versions = []
+        for row in rows:
+            id_number, name = cipher.decrypt(row.id_number_enc), cipher.decrypt(row.name_enc)
+            phone = cipher.decrypt(row.phone_enc) if row.phone_enc else None
+            reason = cipher.decrypt(row.reason_enc) if row.reason_enc else None
+            if not reveal:
+                id_number, name = mask_id_number(id_number), mask_name(name)
+                phone = mask_phone(phone) if phone else None
+                reason = scrub_text(reason) if reason else None
+            versions.append(
+                {
+                    "version": row.version,
+                    "change": row.change,
+                    "changed_fields": row.changed_fields,
+                    "id_number": id_number,
+                    "name": name,
+                    "phone": phone,
+                    "gender": row.gender,
+                    "birth_date": row.birth_date,
+                    "origin_region": row.origin_region,
+                    # Free text written by staff; numbers in it masked unless revealed.
+                    "reason": reason,
+                    "recorded_by": row.recorded_by,
+                    "recorded_at": row.recorded_at,
+                }
+            )
+        return {"person_ref": person_ref, "versions": versions}
 
     @router.get("/figures/grids/{grid_id}", summary="A grid's monthly declaration figures")
     async def grid_figures(

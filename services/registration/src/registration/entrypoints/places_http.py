@@ -1,0 +1,331 @@
+"""Places HTTP API: grids, parties, property managers, sweep discoveries.
+
+:func:`build_places_router` also carries the agreements and base-figures routes. Include
+it *before* the properties and employers routers: ``/properties/without-agreement`` and
+``/employers/without-agreement`` would otherwise be taken for a property or employer id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.auth import Principal, requires
+from common.http import RequestContext, request_context
+from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.runtime import Runtime
+from registration.adapters import places_repository as repo
+from registration.app.agreements import AgreementService
+from registration.app.handlers import OFFICE_ROLES, Trace
+from registration.app.places import (
+    AssignManager,
+    PlacesService,
+    RegisterGrid,
+    RegisterParty,
+    authorize_grid_staff,
+    authorize_party,
+    authorize_property_access,
+    party_view,
+)
+from registration.domain.errors import DomainError, NotFound
+from registration.domain.places import DiscoveryStatus, ManagerKind, PartyKind
+from registration.entrypoints.agreements_http import build_agreements_router
+from registration.entrypoints.figures_http import build_figures_router
+
+WRITE = "registration:write"
+READ = "registration:read"
+GRID_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$"
+
+Key = Annotated[str, Depends(idempotency_key)]
+Ctx = Annotated[RequestContext, Depends(request_context)]
+Writer = Annotated[Principal, Depends(requires(WRITE))]
+Reader = Annotated[Principal, Depends(requires(READ))]
+Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+Action = Callable[[Any], Awaitable[tuple[int, Any]]]
+
+
+class GridIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grid_id: str = Field(pattern=GRID_ID_PATTERN, description="The grid's code, e.g. G-01")
+    name: str = Field(min_length=1, max_length=200)
+    community: str = Field(min_length=1, max_length=100)
+    grid_worker: str | None = Field(
+        default=None, max_length=200, description="Account (token sub) of the grid worker"
+    )
+
+
+class PartyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: PartyKind
+    person_ref: str | None = Field(default=None, max_length=40, description="kind person")
+    credit_code: str | None = Field(
+        default=None, max_length=40, description="kind organisation: unified social credit code"
+    )
+    name: str | None = Field(default=None, max_length=200, description="kind organisation")
+
+
+class ManagerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    party_id: str = Field(min_length=1, max_length=100)
+    kind: ManagerKind = Field(description="sublessor (二房東) or property_company (物業)")
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    landlord_id: str = Field(min_length=1, max_length=100, description="The landlord's party id")
+
+
+def idempotent_command(runtime: Runtime) -> Callable[..., Awaitable[JSONResponse]]:
+    """``await command(request, principal, key, body, action)`` under the Idempotency-Key."""
+
+    async def command(
+        request: Request, principal: Principal, key: str, body: Any, action: Action
+    ) -> JSONResponse:
+        return await run_idempotent(
+            runtime.sessionmaker,
+            principal=principal,
+            key=key,
+            clock=runtime.clock,
+            action=action,
+            request_fingerprint=fingerprint(request.method, request.url.path, body),
+        )
+
+    return command
+
+
+def grid_view(row: Any) -> dict[str, Any]:
+    return {
+        "grid_id": row.id,
+        "name": row.name,
+        "community": row.community,
+        "grid_worker": row.grid_worker,
+        "registered_at": row.registered_at,
+    }
+
+
+def build_places_router(
+    runtime: Runtime, places: PlacesService, agreements: AgreementService
+) -> APIRouter:
+    router = APIRouter(tags=["places"])
+    sessions = runtime.sessionmaker
+    command = idempotent_command(runtime)
+
+    @router.post("/grids", status_code=201, summary="Register a grid (網格); administrators")
+    async def register_grid(
+        body: GridIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(requires(WRITE, roles={"admin"}))],
+    ) -> JSONResponse:
+        cmd = RegisterGrid(body.grid_id, body.name, body.community, body.grid_worker)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return 201, await places.register_grid(session, cmd, principal, trace)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.get("/grids", summary="Grids: all for administrators, the caller's own otherwise")
+    async def list_grids(
+        principal: Staff,
+        community: Annotated[str | None, Query(max_length=100)] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        only = None if principal.role == "admin" else principal.grids
+        async with sessions() as session:
+            total, rows = await repo.list_grids(
+                session, community=community, only=only, limit=limit, offset=offset
+            )
+        return {"total": total, "grids": [grid_view(r) for r in rows]}
+
+    @router.get("/grids/{grid_id}", summary="A grid; its staff and administrators")
+    async def get_grid(
+        grid_id: Annotated[str, Path(max_length=50)], principal: Staff
+    ) -> dict[str, Any]:
+        authorize_grid_staff(principal, grid_id)
+        async with sessions() as session:
+            row = await repo.load_grid(session, grid_id)
+        if row is None:
+            raise NotFound("grid", grid_id)
+        return grid_view(row)
+
+    @router.post(
+        "/parties",
+        status_code=201,
+        summary="Register a party (landlord or manager): a person by person_ref, or an "
+        "organisation by credit code; 200 if it is registered already",
+    )
+    async def register_party(
+        body: PartyIn, request: Request, key: Key, principal: Writer
+    ) -> JSONResponse:
+        if body.kind is PartyKind.PERSON and (body.credit_code or body.name):
+            raise DomainError("credit_code", "a person party is given by person_ref only")
+        if body.kind is PartyKind.ORGANISATION and body.person_ref:
+            raise DomainError("person_ref", "an organisation is given by its credit code")
+        cmd = RegisterParty(body.kind, body.person_ref, body.credit_code, body.name)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return await places.register_party(session, cmd, principal)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.get("/parties/{party_id}", summary="A party; office staff or the party itself")
+    async def get_party(
+        party_id: Annotated[str, Path(max_length=100)], principal: Reader
+    ) -> dict[str, Any]:
+        authorize_party(principal, party_id)
+        async with sessions() as session:
+            party = await repo.load_party(session, party_id)
+        if party is None:
+            raise NotFound("party", party_id)
+        return party_view(party)
+
+    @router.post(
+        "/properties/{property_id}/managers",
+        status_code=201,
+        summary="Mandate a manager (二房東 or 物業) for a property; the landlord or grid staff",
+    )
+    async def assign_manager(
+        property_id: Annotated[str, Path(max_length=36)],
+        body: ManagerIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Writer,
+    ) -> JSONResponse:
+        cmd = AssignManager(property_id, body.party_id, body.kind)
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return 201, await places.assign_manager(session, cmd, principal, trace)
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    @router.get("/properties/{property_id}/managers", summary="A property's managers")
+    async def list_managers(
+        property_id: Annotated[str, Path(max_length=36)],
+        principal: Reader,
+        include_removed: Annotated[bool, Query(description="Past mandates too")] = False,
+    ) -> dict[str, Any]:
+        async with sessions() as session:
+            prop = await repo.load_property(session, property_id)
+            if prop is None:
+                raise NotFound("property", property_id)
+            await authorize_property_access(
+                session,
+                principal,
+                property_id=prop.id,
+                grid_id=prop.grid_id,
+                landlord_id=prop.landlord_id,
+            )
+            rows = await repo.managers_of(session, property_id, include_removed=include_removed)
+        return {
+            "property_id": property_id,
+            "landlord_id": prop.landlord_id,
+            "managers": [
+                {
+                    "party_id": r.party_id,
+                    "party_kind": r.party_kind,
+                    "name": r.name,
+                    "kind": r.kind,
+                    "assigned_at": r.assigned_at,
+                    "removed_at": r.removed_at,
+                }
+                for r in rows
+            ],
+        }
+
+    @router.delete(
+        "/properties/{property_id}/managers/{party_id}",
+        summary="End a manager's mandate; the landlord, grid staff or the manager itself",
+    )
+    async def remove_manager(
+        property_id: Annotated[str, Path(max_length=36)],
+        party_id: Annotated[str, Path(max_length=100)],
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Writer,
+    ) -> JSONResponse:
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return 200, await places.remove_manager(
+                session, property_id, party_id, principal, trace
+            )
+
+        return await command(request, principal, key, {}, run)
+
+    @router.get(
+        "/discoveries",
+        summary="Buildings found on inspection sweeps, by grid (pending ones wait for a landlord)",
+    )
+    async def list_discoveries(
+        principal: Staff,
+        grid_id: Annotated[str, Query(max_length=50)],
+        status: DiscoveryStatus | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        authorize_grid_staff(principal, grid_id)
+        async with sessions() as session:
+            total, rows = await repo.list_discoveries(
+                session,
+                grid_id=grid_id,
+                status=status.value if status else None,
+                limit=limit,
+                offset=offset,
+            )
+        return {
+            "grid_id": grid_id,
+            "total": total,
+            "discoveries": [
+                {
+                    "discovery_id": r.discovery_id,
+                    "sweep_id": r.sweep_id,
+                    "address": r.address,
+                    "rooms": r.rooms,
+                    "landlord_hint": r.landlord_hint,
+                    "discovered_at": r.discovered_at,
+                    "officer": r.officer,
+                    "status": r.status,
+                    "property_id": r.property_id,
+                    "reason": r.reason,
+                }
+                for r in rows
+            ],
+        }
+
+    @router.post(
+        "/discoveries/{discovery_id}/confirm",
+        summary="Name the landlord of a pending discovery: the property is registered",
+    )
+    async def confirm_discovery(
+        discovery_id: Annotated[str, Path(max_length=100)],
+        body: ConfirmIn,
+        request: Request,
+        key: Key,
+        ctx: Ctx,
+        principal: Annotated[Principal, Depends(requires(WRITE, roles=OFFICE_ROLES))],
+    ) -> JSONResponse:
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return 200, await places.confirm_discovery(
+                session, discovery_id, body.landlord_id, principal, trace
+            )
+
+        return await command(request, principal, key, body.model_dump(), run)
+
+    router.include_router(build_agreements_router(runtime, agreements, command))
+    router.include_router(build_figures_router(runtime, agreements.policy))
+    return router

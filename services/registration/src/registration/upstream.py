@@ -1,0 +1,52 @@
+"""Events of other contexts that registration consumes, as proposed contracts.
+
+The inspection service is not built yet. Registration defines the shape it expects, and
+``python -m common.contract write`` writes it to ``schemas/inspection/`` as the proposed
+contract for inspection to publish.
+
+``inspection.OccupantFound`` carries the occupant's identity (registration needs it to
+declare the residence), so it is published on the restricted topic
+``inspection.findings.restricted``, never on the public ``inspection.events``: the same
+rule as registration's own ``registration.persons.restricted``. A public, pseudonymous
+notice of the finding (for penalties and dashboards) is inspection's to define on
+``inspection.events``, under another name.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from common.events import Event
+
+FINDINGS_TOPIC = "inspection.findings.restricted"
+"""Restricted: inspection findings with personal data; readable by registration only."""
+
+
+class OccupantFound(Event):
+    """RESTRICTED. An officer found an occupant in a room on a visit (spot-check or sweep).
+
+    Registration declares the residence on the officer's behalf (channel ``officer``, which
+    does not count as a self-declaration). Keyed by the property id.
+    """
+
+    name: ClassVar[str] = "inspection.OccupantFound"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = FINDINGS_TOPIC
+
+    finding_id: str = Field(description="Inspection's id of the finding")
+    property_id: str = Field(description="Registration's property id")
+    room_no: str
+    id_number: str = Field(description="Resident identity number (GB 11643), in full")
+    full_name: str
+    phone: str | None = None
+    moved_in_on: date | None = Field(
+        default=None, description="Move-in date the occupant stated; the visit day if absent"
+    )
+    found_at: datetime
+    officer_id: str = Field(description="The officer who recorded the finding")
+
+    def subject(self) -> str:
+        return self.property_id

@@ -1,0 +1,61 @@
+"""Events registration consumes from other contexts about places: the inspection sweeps.
+
+The inspection service is not built yet; this is the shape registration proposes for
+the event it needs, so that both sides can be built against one contract. The model
+lives here (not in :mod:`registration.events`, which is what registration publishes)
+and is written to ``schemas/inspection/`` by the contract generator. Its length limits
+are registration's columns: a longer value is refused at once (dead-lettered as poison).
+
+Carpet sweeps (清查: 區不漏棟、棟不漏戶、戶不漏人) find rental buildings nobody had
+registered; each one found is a :class:`PropertyDiscovered`, and registration turns it
+into a property (see :mod:`registration.app.places`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.events import Event
+
+INSPECTION_TOPIC = "inspection.events"
+
+
+class DiscoveredRoom(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    room_no: str = Field(max_length=50, description="Room or household number within the building")
+    capacity_estimate: int = Field(
+        description="Occupants the room can hold, as estimated on the visit"
+    )
+
+
+class PropertyDiscovered(Event):
+    """A sweep found a rental building (with its rooms) that was not registered."""
+
+    name: ClassVar[str] = "inspection.PropertyDiscovered"
+    version: ClassVar[int] = 1
+    topic: ClassVar[str] = INSPECTION_TOPIC
+
+    discovery_id: str = Field(
+        max_length=100, description="Unique per building found; a redelivery repeats it"
+    )
+    sweep_id: str = Field(max_length=100, description="The sweep (清查) campaign")
+    grid_id: str = Field(max_length=50, description="The grid the building is in")
+    address: str = Field(max_length=500, description="Standard address of the building")
+    rooms: list[DiscoveredRoom]
+    landlord_hint: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Party id of the landlord, when the sweep could tell",
+    )
+    discovered_at: datetime
+    officer: str = Field(
+        max_length=200, description="Account of the officer who recorded the building"
+    )
+
+    def subject(self) -> str:
+        # One sweep's findings in order; the sweep is inspection's aggregate.
+        return self.sweep_id
