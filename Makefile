@@ -13,9 +13,11 @@ setup:
 		|| python3 -m pip install --quiet "uv>=0.5"
 	$(UV) sync --all-packages --frozen
 
-## run: the embedded stack (Tansu broker, SQLite per service) seeded with a demo declaration
+## run: the embedded stack (Tansu broker, SQLite per service) seeded with a demo
+## declaration and a demo district at 2% of the office's scale (about a minute)
+DISTRICT_SCALE ?= 0.02
 run: setup
-	$(UV) run devstack run --seed
+	REGISTRATION_DEMO_DISTRICT_SCALE=$(DISTRICT_SCALE) $(UV) run devstack run --seed
 
 ## demo: the same stack, drive a declaration end to end, shut down; exit 0 on success
 demo: setup
@@ -23,7 +25,7 @@ demo: setup
 
 ## run-kafka: the local real stack (Apache Kafka from its jars, PostgreSQL)
 run-kafka: setup
-	$(UV) run devstack run --broker kafka --db postgres --seed
+	REGISTRATION_DEMO_DISTRICT_SCALE=$(DISTRICT_SCALE) $(UV) run devstack run --broker kafka --db postgres --seed
 
 lint: setup
 	$(UV) run ruff check .

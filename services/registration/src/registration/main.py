@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,11 @@ def cli(argv: list[str] | None = None) -> int:
     sub.add_parser("topics", help="print the Kafka topics this service needs")
     demo = sub.add_parser("demo", help="drive one declaration end to end against a running API")
     demo.add_argument("--base-url", required=True)
+    district = sub.add_parser("district", help="create the demo district through the HTTP API")
+    district.add_argument("--base-url", required=True)
+    district.add_argument("--scale", type=float, default=1.0, help="of DOMAIN.md's figures")
+    district.add_argument("--seed", type=int, default=1)
+    district.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args(argv)
 
     settings = RegistrationSettings()
@@ -251,7 +257,24 @@ def cli(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from registration.demo import run_demo
 
-        return run_demo(args.base_url, settings.jwt_secret.get_secret_value())
+        code = run_demo(args.base_url, settings.jwt_secret.get_secret_value())
+        # `make run` seeds a small district after the end-to-end check (see Makefile).
+        scale = float(os.environ.get("REGISTRATION_DEMO_DISTRICT_SCALE") or 0)
+        if code == 0 and scale > 0:
+            from registration.district import run_district
+
+            code = run_district(args.base_url, settings.jwt_secret.get_secret_value(), scale=scale)
+        return code
+    if args.command == "district":
+        from registration.district import run_district
+
+        return run_district(
+            args.base_url,
+            settings.jwt_secret.get_secret_value(),
+            scale=args.scale,
+            seed=args.seed,
+            concurrency=args.concurrency,
+        )
     configure_logging(NAME, settings.log_level, json=settings.log_json)
     if args.command == "migrate" or args.migrate:
         from common.migrations import upgrade
