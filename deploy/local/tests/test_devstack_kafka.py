@@ -67,3 +67,12 @@ def test_start_failure_raises_with_log_and_cleans_up() -> None:
     with pytest.raises(KafkaStartError, match="not-a-number"):
         broker.start()
     assert broker.tmpdir is None and broker._proc is None
+
+
+def test_a_cluster_id_starting_with_a_dash_still_formats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: base64url ids start with "-" one time in 64."""
+    from devstack import kafka
+
+    monkeypatch.setattr(kafka, "_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStUv")
+    with kafka.KafkaBroker() as broker:
+        assert broker.bootstrap.startswith("127.0.0.1:")

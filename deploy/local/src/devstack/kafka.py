@@ -321,8 +321,9 @@ class KafkaBroker:
                 classpath,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                _cluster_id(),
+                # `=` form: a base64url id may start with "-", which a separate
+                # argument would read as an option (1 run in 64 failed that way).
+                f"--cluster-id={_cluster_id()}",
                 "-c",
                 str(config),
                 "--standalone",
