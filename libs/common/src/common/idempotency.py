@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Header, HTTPException, status
+from fastapi import Header, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
@@ -90,6 +90,28 @@ async def run_idempotent(
         if prior is None:
             raise
         return _replay(prior, request_fingerprint)
+
+
+Command = Callable[[Request, Principal, str, Any, Action], Awaitable[JSONResponse]]
+
+
+def command_runner(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> Command:
+    """``await command(request, principal, key, body, action)``: ``action`` runs once per
+    Idempotency-Key, the request fingerprinted from its method, path and ``body``."""
+
+    async def command(
+        request: Request, principal: Principal, key: str, body: Any, action: Action
+    ) -> JSONResponse:
+        return await run_idempotent(
+            sessionmaker,
+            principal=principal,
+            key=key,
+            clock=clock,
+            action=action,
+            request_fingerprint=fingerprint(request.method, request.url.path, body),
+        )
+
+    return command
 
 
 async def _stored(session: AsyncSession, principal: Principal, key: str) -> Any:

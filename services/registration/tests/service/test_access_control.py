@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from _registration_helpers import NOW, Registration, id_number
 
 from common.db import idempotency_keys, outbox
@@ -227,3 +228,20 @@ async def test_unknown_person_is_404_and_not_audited(registration: Registration)
 
     assert response.status_code == 404
     assert await svc.count(pii_access_log) == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/properties"),
+        ("POST", "/properties/p-1/residences"),
+        ("POST", "/properties/p-1/residences/r-1/end"),
+        ("PATCH", "/persons/P1"),
+    ],
+)
+async def test_a_command_without_token_or_key_is_401_not_a_header_error(
+    registration: Registration, method: str, path: str
+) -> None:
+    response = await registration.client.request(method, path, json={})
+
+    assert response.status_code == 401, response.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
-from common.idempotency import idempotency_key
+from common.idempotency import Command, idempotency_key
 from common.runtime import Runtime
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
@@ -35,8 +34,6 @@ AgreementId = Annotated[str, Path(max_length=36)]
 GridQuery = Annotated[str, Query(max_length=50)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
-
-Command = Callable[..., Awaitable[JSONResponse]]
 
 
 class AgreementIn(BaseModel):

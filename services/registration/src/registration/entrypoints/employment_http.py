@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import func, select
 
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
-from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.idempotency import command_runner, idempotency_key
 from common.runtime import Runtime
 from registration.adapters import employment_repository as repo
 from registration.adapters.employment_tables import employers, employments
@@ -93,21 +92,7 @@ def build_employment_router(
     router = APIRouter(tags=["employment"])
     sessions = runtime.sessionmaker
 
-    async def command(
-        request: Request,
-        principal: Principal,
-        key: str,
-        body: Any,
-        action: Callable[[Any], Awaitable[tuple[int, dict[str, Any]]]],
-    ) -> JSONResponse:
-        return await run_idempotent(
-            sessions,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=action,
-            request_fingerprint=fingerprint(request.method, request.url.path, body),
-        )
+    command = command_runner(sessions, runtime.clock)
 
     async def readable_employer(employer_id: str, principal: Principal) -> Any:
         async with sessions() as session:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from sqlalchemy import insert, select
 
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
-from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.idempotency import command_runner, idempotency_key
 from common.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from common.runtime import Runtime
 from registration.adapters import person_repository
@@ -131,32 +130,15 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
     router = APIRouter(tags=["registration"])
     sessions = runtime.sessionmaker
 
-    async def command(
-        request: Request,
-        principal: Principal,
-        key: str,
-        body: BaseModel,
-        action: Callable[[Any], Awaitable[dict[str, Any]]],
-    ) -> JSONResponse:
-        async def run(session: Any) -> tuple[int, Any]:
-            return status.HTTP_201_CREATED, await action(session)
-
-        return await run_idempotent(
-            sessions,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=run,
-            request_fingerprint=fingerprint(request.method, request.url.path, body.model_dump()),
-        )
+    command = command_runner(sessions, runtime.clock)
 
     @router.post("/properties", status_code=201, summary="Register a rental property")
     async def register_property(
+        principal: Annotated[Principal, Depends(requires(WRITE))],
         body: PropertyIn,
         request: Request,
         key: Key,
         ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(WRITE))],
     ) -> JSONResponse:
         cmd = RegisterProperty(
             address=body.address,
@@ -165,13 +147,13 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             rooms=[Room(r.room_no, r.capacity) for r in body.rooms],
         )
         trace = Trace(ctx.correlation_id, ctx.traceparent)
-        return await command(
-            request,
-            principal,
-            key,
-            body,
-            lambda s: service.register_property(s, cmd, principal, trace),
-        )
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return status.HTTP_201_CREATED, await service.register_property(
+                session, cmd, principal, trace
+            )
+
+        return await command(request, principal, key, body.model_dump(), run)
 
     @router.post(
         "/properties/{property_id}/residences",
@@ -179,12 +161,12 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         summary="Declare a move-in (self-declaration by the landlord, or by an officer)",
     )
     async def declare_move_in(
+        principal: Annotated[Principal, Depends(requires(WRITE))],
         property_id: Annotated[str, Path(max_length=36)],
         body: MoveInIn,
         request: Request,
         key: Key,
         ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(WRITE))],
     ) -> JSONResponse:
         cmd = DeclareMoveIn(
             property_id=property_id,
@@ -195,26 +177,26 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             moved_in_on=body.moved_in_on,
         )
         trace = Trace(ctx.correlation_id, ctx.traceparent)
-        return await command(
-            request,
-            principal,
-            key,
-            body,
-            lambda s: service.declare_move_in(s, cmd, principal, trace),
-        )
+
+        async def run(session: Any) -> tuple[int, Any]:
+            return status.HTTP_201_CREATED, await service.declare_move_in(
+                session, cmd, principal, trace
+            )
+
+        return await command(request, principal, key, body.model_dump(), run)
 
     @router.post(
         "/properties/{property_id}/residences/{residence_id}/end",
         summary="Declare a move-out (or that a residence was declared in error)",
     )
     async def end_residence(
+        principal: Annotated[Principal, Depends(requires(WRITE))],
         property_id: Annotated[str, Path(max_length=36)],
         residence_id: Annotated[str, Path(max_length=36)],
         body: MoveOutIn,
         request: Request,
         key: Key,
         ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(WRITE))],
     ) -> JSONResponse:
         cmd = EndResidence(property_id, residence_id, body.moved_out_on, body.reason)
         trace = Trace(ctx.correlation_id, ctx.traceparent)
@@ -222,14 +204,7 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         async def run(session: Any) -> tuple[int, Any]:
             return status.HTTP_200_OK, await service.end_residence(session, cmd, principal, trace)
 
-        return await run_idempotent(
-            sessions,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=run,
-            request_fingerprint=fingerprint(request.method, request.url.path, body.model_dump()),
-        )
+        return await command(request, principal, key, body.model_dump(), run)
 
     @router.get("/properties/{property_id}", summary="A property, its rooms and occupants")
     async def get_property(
@@ -326,12 +301,12 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         summary="Correct a person's name, phone or identity number (kept as history; audited)",
     )
     async def correct_person(
+        principal: Annotated[Principal, Depends(requires(PII_WRITE, roles=OFFICE_ROLES))],
         person_ref: Annotated[str, Path(max_length=40)],
         body: PersonCorrectionIn,
         request: Request,
         key: Key,
         ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(PII_WRITE, roles=OFFICE_ROLES))],
     ) -> JSONResponse:
         given = body.model_dump(exclude_unset=True)
         cmd = CorrectPerson(
@@ -347,14 +322,7 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         async def run(session: Any) -> tuple[int, Any]:
             return status.HTTP_200_OK, await service.correct_person(session, cmd, principal, trace)
 
-        return await run_idempotent(
-            sessions,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=run,
-            request_fingerprint=fingerprint(request.method, request.url.path, given),
-        )
+        return await command(request, principal, key, given, run)
 
     @router.get(
         "/persons/{person_ref}/history",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
-from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.idempotency import command_runner, idempotency_key
 from common.runtime import Runtime
 from registration.adapters import places_repository as repo
 from registration.app.agreements import AgreementService
@@ -82,24 +82,6 @@ class ConfirmIn(BaseModel):
     landlord_id: str = Field(min_length=1, max_length=100, description="The landlord's party id")
 
 
-def idempotent_command(runtime: Runtime) -> Callable[..., Awaitable[JSONResponse]]:
-    """``await command(request, principal, key, body, action)`` under the Idempotency-Key."""
-
-    async def command(
-        request: Request, principal: Principal, key: str, body: Any, action: Action
-    ) -> JSONResponse:
-        return await run_idempotent(
-            runtime.sessionmaker,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=action,
-            request_fingerprint=fingerprint(request.method, request.url.path, body),
-        )
-
-    return command
-
-
 def grid_view(row: Any) -> dict[str, Any]:
     return {
         "grid_id": row.id,
@@ -115,7 +97,7 @@ def build_places_router(
 ) -> APIRouter:
     router = APIRouter(tags=["places"])
     sessions = runtime.sessionmaker
-    command = idempotent_command(runtime)
+    command = command_runner(runtime.sessionmaker, runtime.clock)
 
     @router.post("/grids", status_code=201, summary="Register a grid (網格); administrators")
     async def register_grid(

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
-from common.idempotency import fingerprint, idempotency_key, run_idempotent
+from common.idempotency import command_runner, idempotency_key
 from common.runtime import Runtime
 from registration.adapters import reconciliation_repository as repo
 from registration.app import five_elements
@@ -131,6 +131,7 @@ def build_reconciliation_router(
 ) -> APIRouter:
     router = APIRouter(tags=["reconciliation"])
     sessions = runtime.sessionmaker
+    command = command_runner(sessions, runtime.clock)
 
     @router.post(
         "/feeds/access-control/entries",
@@ -213,17 +214,8 @@ def build_reconciliation_router(
                 "errors": errors,
             }
 
-        response = await run_idempotent(
-            sessions,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=run,
-            request_fingerprint=fingerprint(
-                request.method,
-                request.url.path,
-                {"content_sha256": hashlib.sha256(content).hexdigest()},
-            ),
+        response = await command(
+            request, principal, key, {"content_sha256": hashlib.sha256(content).hexdigest()}, run
         )
         await service.purge_if_due(sessions)
         return response
@@ -260,16 +252,7 @@ def build_reconciliation_router(
         async def run(session: Any) -> tuple[int, dict[str, Any]]:
             return await service.apply_five_elements(session, parsed, principal, trace)
 
-        return await run_idempotent(
-            sessions,
-            principal=principal,
-            key=key,
-            clock=runtime.clock,
-            action=run,
-            request_fingerprint=fingerprint(
-                request.method, request.url.path, {"content_sha256": parsed.sha256}
-            ),
-        )
+        return await command(request, principal, key, {"content_sha256": parsed.sha256}, run)
 
     @router.get("/leads", summary="Leads of the caller's grids (or one grid), newest first")
     async def list_leads(
