@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import IO, Any, Self, TypeVar
 
 T = TypeVar("T")
 
@@ -60,3 +62,42 @@ def java_bin() -> str:
         if candidate.exists():
             return str(candidate)
     return "java"
+
+
+class ProcessInTempDir:
+    """A child process with its own temporary directory and log file.
+
+    Subclasses implement ``start()`` (setting ``tmpdir``, ``_log`` and ``_proc``);
+    ``stop()`` ends the process and removes all three, and the class is a context
+    manager over the two.
+    """
+
+    stop_timeout: float
+    tmpdir: Path | None
+    _proc: subprocess.Popen[bytes] | None
+    _log: IO[bytes] | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop_process(self._proc, self.stop_timeout)
+            self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

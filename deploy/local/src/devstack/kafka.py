@@ -19,10 +19,9 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
-from devstack._proc import java_bin, log_tail, run_async, stop_process
+from devstack._proc import ProcessInTempDir, java_bin, log_tail, run_async
 from devstack.ports import free_port
 
 __all__ = [
@@ -209,7 +208,7 @@ def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
 
-class KafkaBroker:
+class KafkaBroker(ProcessInTempDir):
     """A throwaway single-node KRaft Kafka broker on 127.0.0.1.
 
     ``with KafkaBroker() as kafka: kafka.bootstrap`` or ``start()`` / ``stop()``.
@@ -359,25 +358,6 @@ class KafkaBroker:
         )
 
     def stop(self) -> None:
-        if self._proc is not None:
-            stop_process(self._proc, self.stop_timeout)
-            self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
+        super().stop()
         self.port = 0
         self.controller_port = 0
-
-    def __enter__(self) -> KafkaBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

