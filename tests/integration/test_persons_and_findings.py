@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from common.envelope import Envelope
@@ -104,3 +105,67 @@ def test_an_occupant_found_by_an_officer_is_declared_and_only_the_restricted_top
                 break
             time.sleep(0.2)
         assert (figures["declarations"], figures["self_declared"]) == (1, 0)
+
+
+def test_concurrent_first_declarations_of_one_new_person_make_one_record(
+    registration: ServiceProcess, kafka: str
+) -> None:
+    """Landlords declaring the same newcomer at once: every request succeeds (the losers
+    of the race on the new person record run again), and there is one record."""
+    grid = f"IT-{uuid.uuid4().hex[:8]}"
+    number = identity_number(random.randrange(500, 1000))
+    landlord = token("landlord", party_id="L-IT")
+    rooms = [f"R{i}" for i in range(8)]
+    today = datetime.now(UTC).date().isoformat()
+
+    async def declare_all(base_url: str, property_id: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        f"/properties/{property_id}/residences",
+                        headers={
+                            "Authorization": f"Bearer {landlord}",
+                            "Idempotency-Key": str(uuid.uuid4()),
+                        },
+                        json={
+                            "id_number": number,
+                            "name": NAME,
+                            "room_no": room,
+                            "moved_in_on": today,
+                        },
+                    )
+                    for room in rooms
+                )
+            )
+
+    with running(registration):
+        response = registration.call(
+            "POST",
+            "/properties",
+            landlord,
+            json={
+                "address": "Race Road 8",
+                "grid_id": grid,
+                "landlord_id": "L-IT",
+                "rooms": [{"room_no": room, "capacity": 2} for room in rooms],
+            },
+        )
+        assert response.status_code == 201, response.text
+        property_id = response.json()["property_id"]
+
+        responses = asyncio.run(declare_all(registration.url, property_id))
+        assert [r.status_code for r in responses] == [201] * len(rooms), [
+            r.text for r in responses if r.status_code != 201
+        ]
+        refs = {r.json()["person_ref"] for r in responses}
+        assert len(refs) == 1
+        (person_ref,) = refs
+
+        # One record, registered once; each later move-in ended the one before it.
+        (registered,) = asyncio.run(read_topic(kafka, TOPIC, key=person_ref, expect=1))
+        assert dict(registered.headers)["ce_type"] == b"registration.PersonRegistered.v1"
+        building = registration.call(
+            "GET", f"/properties/{property_id}", token("officer", grids=[grid])
+        ).json()
+        assert [r["person_ref"] for r in building["residences"]] == [person_ref]

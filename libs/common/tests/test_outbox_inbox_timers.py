@@ -24,6 +24,7 @@ from common import timers as timers_mod
 from common.auth import Principal
 from common.clock import FakeClock
 from common.db import (
+    ConcurrentWrite,
     idempotency_keys,
     inbox,
     make_engine,
@@ -822,6 +823,55 @@ async def test_a_failed_action_stores_no_key_so_a_retry_runs_it(
     assert await _rows(sessions, idempotency_keys) == []
     assert await _rows(sessions, ledger) == []
     assert (await _run(sessions, clock)).status_code == 201
+
+
+async def test_a_command_that_lost_a_race_runs_again_from_the_start(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    runs = 0
+
+    async def racing(session: AsyncSession) -> tuple[int, Any]:
+        nonlocal runs
+        runs += 1
+        await session.execute(insert(ledger).values(entry=f"run {runs}"))
+        if runs < 3:
+            raise ConcurrentWrite("a row was created concurrently")
+        return 201, {"runs": runs}
+
+    response = await run_idempotent(
+        sessions,
+        principal=_principal(),
+        key="key-1",
+        request_fingerprint=fingerprint("POST", "/orders", {"amount": 1}),
+        clock=clock,
+        action=racing,
+    )
+
+    assert (response.status_code, runs) == (201, 3)
+    assert [r.entry for r in await _rows(sessions, ledger)] == ["run 3"]
+
+
+async def test_a_command_that_keeps_losing_races_is_409_and_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    async def always_losing(session: AsyncSession) -> tuple[int, Any]:
+        await session.execute(insert(ledger).values(entry="lost"))
+        raise ConcurrentWrite("a row was created concurrently")
+
+    with pytest.raises(HTTPException) as refused:
+        await run_idempotent(
+            sessions,
+            principal=_principal(),
+            key="key-1",
+            request_fingerprint=fingerprint("POST", "/orders", {"amount": 1}),
+            clock=clock,
+            action=always_losing,
+        )
+
+    assert refused.value.status_code == 409
+    assert "retry" in str(refused.value.detail)
+    assert await _rows(sessions, ledger) == []
+    assert await _rows(sessions, idempotency_keys) == []
 
 
 def test_fingerprint_ignores_key_order_but_not_method_path_or_content() -> None:

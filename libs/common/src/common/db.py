@@ -23,6 +23,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -143,3 +144,26 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+class ConcurrentWrite(Exception):
+    """The transaction lost a race with another one (a row it meant to create or change
+    was created or changed since it read): running it again from the start succeeds."""
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction may be retried.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` means "another transaction got there first; run this one again".
+
+    A unique-key violation counts: under concurrency it is a lost race (two first
+    declarations of one person), and a real bug still surfaces once retries run out.
+    """
+    if isinstance(exc, ConcurrentWrite | IntegrityError):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return code in _RETRYABLE_SQLSTATES
+    return False

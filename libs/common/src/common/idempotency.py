@@ -7,8 +7,10 @@ response back and changes nothing; the same key with a different request is refu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -16,12 +18,12 @@ from fastapi import Header, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from common import metrics
 from common.auth import Principal
 from common.clock import Clock
-from common.db import idempotency_keys
+from common.db import ConcurrentWrite, idempotency_keys, is_transient_conflict
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -54,6 +56,10 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+MAX_ATTEMPTS = 4
+"""Runs of a command that lost races with concurrent transactions before it answers 409."""
+
+
 async def run_idempotent(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
@@ -63,33 +69,51 @@ async def run_idempotent(
     clock: Clock,
     action: Action,
 ) -> JSONResponse:
-    """Run ``action`` once per (principal, key); it gets the session of its transaction."""
-    try:
-        async with sessionmaker() as session, session.begin():
-            prior = await _stored(session, principal, key)
+    """Run ``action`` once per (principal, key); it gets the session of its transaction.
+
+    A run that loses a race with a concurrent transaction (see
+    :func:`common.db.is_transient_conflict`) is rolled back and run again from the start,
+    a few times, with jittered backoff; a request whose key a concurrent request already
+    used gets that request's response. Past :data:`MAX_ATTEMPTS` the answer is 409.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with sessionmaker() as session, session.begin():
+                prior = await _stored(session, principal, key)
+                if prior is not None:
+                    return _replay(prior, request_fingerprint)
+                status_code, body = await action(session)
+                body = jsonable_encoder(body)
+                await session.execute(
+                    insert(idempotency_keys).values(
+                        principal=principal.sub,
+                        key=key,
+                        fingerprint=request_fingerprint,
+                        status_code=status_code,
+                        body=body,
+                        created_at=clock.now(),
+                    )
+                )
+            return JSONResponse(body, status_code=status_code)
+        except Exception as exc:
+            if not is_transient_conflict(exc):
+                raise
+            # The same key used concurrently: that request's transaction holds the only
+            # effect, ours was rolled back.
+            async with sessionmaker() as session:
+                prior = await _stored(session, principal, key)
             if prior is not None:
                 return _replay(prior, request_fingerprint)
-            status_code, body = await action(session)
-            body = jsonable_encoder(body)
-            await session.execute(
-                insert(idempotency_keys).values(
-                    principal=principal.sub,
-                    key=key,
-                    fingerprint=request_fingerprint,
-                    status_code=status_code,
-                    body=body,
-                    created_at=clock.now(),
-                )
-            )
-        return JSONResponse(body, status_code=status_code)
-    except IntegrityError:
-        # A concurrent request with the same key won the race; its transaction holds
-        # the only effect, ours was rolled back.
-        async with sessionmaker() as session:
-            prior = await _stored(session, principal, key)
-        if prior is None:
-            raise
-        return _replay(prior, request_fingerprint)
+            metrics.COMMAND_CONFLICTS.inc()
+            if attempt == MAX_ATTEMPTS:
+                if isinstance(exc, ConcurrentWrite):
+                    raise HTTPException(
+                        status.HTTP_409_CONFLICT,
+                        f"{exc}; the command was not applied, retry it with the same {HEADER}",
+                    ) from exc
+                raise
+            await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 Command = Callable[[Request, Principal, str, Any, Action], Awaitable[JSONResponse]]

@@ -22,6 +22,10 @@ HANDLER_SECONDS = Histogram(
 DEAD_LETTERS = Counter("dead_letters_total", "Messages sent to a dead-letter topic", ["topic"])
 CONSUMER_RETRIES = Counter("consumer_retries_total", "Handler retries after an error", ["topic"])
 TIMERS_FIRED = Counter("timers_fired_total", "Durable timers fired", ["kind"])
+COMMAND_CONFLICTS = Counter(
+    "command_conflicts_total",
+    "HTTP commands rolled back and run again after losing a race with a concurrent one",
+)
 HTTP_SECONDS = Histogram(
     "http_request_seconds",
     "HTTP request latency",

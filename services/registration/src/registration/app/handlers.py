@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.clock import Clock
+from common.db import ConcurrentWrite
 from common.envelope import Envelope
 from common.events import Event
 from common.inbox import PoisonMessage
@@ -226,7 +227,7 @@ class RegistrationService:
         if await repository.end_residences(session, ended, ended_by=declarant.declared_by) != len(
             ended
         ):
-            raise RuntimeError("a residence ended concurrently; retry")
+            raise ConcurrentWrite("a residence ended concurrently")
         await repository.add_residence(
             session, event, declared_by=declarant.declared_by, finding_id=finding_id
         )

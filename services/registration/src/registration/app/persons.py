@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common import outbox
 from common.auth import Principal
+from common.db import ConcurrentWrite
 from common.events import Event
 from common.outbox import Seal
 from common.pii import PiiCipher, mask_id_number
@@ -166,9 +167,9 @@ class PersonRecords:
             people.append(person)
         inserted = await repo.insert_new(session, self.cipher, created, now)
         if len(inserted) != len(created):
-            # Another transaction created one of them since the lookup: let the client
-            # retry (with its Idempotency-Key), which then finds the record.
-            raise RuntimeError("a person record was created concurrently; retry")
+            # Another transaction created one of them since the lookup: the command runs
+            # again (common.idempotency), and then finds the record.
+            raise ConcurrentWrite("a person record was created concurrently")
         versions = [repo.Version(p, IdentityRecordChange.REGISTERED.value, []) for p in created]
         new_refs = {p.ref for p in created}
         changed_people: list[Person] = []
