@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from common.clock import Clock, SystemClock
 from common.db import is_postgres, make_engine, make_sessionmaker
 from common.inbox import dead_letter_middleware, publish_dead_letter
+from common.kafka_security import broker_security
 from common.outbox import WAKE, OutboxRelay, Seal
 from common.settings import ServiceSettings
 from common.timers import TimerHandler, TimerWorker
@@ -142,6 +143,8 @@ def build_runtime(
         enable_idempotence=settings.kafka_idempotent_producer,
         linger_ms=2,
         client_id=name,
+        # SASL / TLS from the KAFKA_SECURITY_* settings (None: plaintext, no authentication).
+        security=broker_security(settings),
         # Per-message "Received/Processed" lines at DEBUG, through our structlog handler.
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,

@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789"
 
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
 
 class ServiceSettings(BaseSettings):
     """Runtime settings read from the environment (``<SERVICE>_<FIELD>``)."""
@@ -20,6 +23,16 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Tansu (the embedded broker) has no idempotent producer; real Kafka does.
     kafka_idempotent_producer: bool = True
+    # How the service authenticates to Kafka (see common.kafka_security). PLAINTEXT: no
+    # authentication (the embedded broker, compose, the local launchers); SASL_SSL with
+    # SCRAM-SHA-512 and the credentials of the service's KafkaUser in Kubernetes.
+    kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    # PEM file of the CA that signed the brokers' certificates (SSL, SASL_SSL); empty:
+    # the system's trusted CAs.
+    kafka_ssl_cafile: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_SECRET)
     log_level: str = "INFO"
     log_json: bool = True
@@ -43,6 +56,17 @@ class ServiceSettings(BaseSettings):
     # Fault injection for the fault tests: the relay exits the process after Kafka
     # acknowledged a batch but before the rows are marked sent.
     fault_relay_crash_after_publish: bool = False
+
+    @model_validator(mode="after")
+    def _kafka_credentials_complete(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"kafka_security_protocol={self.kafka_security_protocol} needs "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> ServiceSettings:
