@@ -17,6 +17,7 @@ from _employment_helpers import (
     register_employer,
     worker_id,
 )
+from _persons_helpers import OTHER_ID, correct, staff
 from _registration_helpers import Registration, id_number
 from sqlalchemy import select
 
@@ -407,3 +408,24 @@ async def test_unknown_employer_is_404(registration: Registration) -> None:
     svc = registration
     assert (await svc.client.get("/employers/nope", headers=svc.auth("admin"))).status_code == 404
     assert (await hire(svc, "nope", svc.auth("admin"))).status_code == 404
+
+
+async def test_an_identity_correction_shows_in_the_employers_list(
+    registration: Registration,
+) -> None:
+    svc = registration
+    employer_id = await new_employer(svc)
+    hired = (await hire(svc, employer_id)).json()
+
+    response = await correct(
+        svc,
+        hired["person_ref"],
+        {"id_number": OTHER_ID, "reason": "digits swapped at the counter"},
+        staff(svc, "pii:write"),
+    )
+    listed = await svc.client.get(f"/employers/{employer_id}/employments", headers=employer(svc))
+
+    assert response.status_code == 200, response.text
+    assert [e["id_number_masked"] for e in listed.json()["employments"]] == [
+        mask_id_number(OTHER_ID)
+    ]

@@ -91,7 +91,6 @@ def employment_row(
         "id": event.employment_id,
         "employer_id": event.employer_id,
         "person_ref": event.person_ref,
-        "id_number_masked": event.id_number_masked,
         "hired_on": event.hired_on,
         "left_on": None,
         "channel": event.channel.value,

@@ -42,7 +42,6 @@ employments = Table(
     Column("id", String(36), primary_key=True),
     Column("employer_id", String(36), nullable=False),
     Column("person_ref", String(40), nullable=False, index=True),
-    Column("id_number_masked", String(18), nullable=False),
     Column("hired_on", Date, nullable=False),
     Column("left_on", Date, nullable=True),
     Column("channel", String(40), nullable=False),

@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from common.auth import Principal, requires
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
+from common.pii import mask_id_number
 from common.runtime import Runtime
 from registration.adapters import employment_repository as repo
 from registration.adapters.employment_tables import employers, employments
+from registration.adapters.tables import persons
 from registration.app import roster as roster_csv
 from registration.app.employment import (
     DeclareHire,
@@ -156,7 +158,13 @@ def build_employment_router(
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         await readable_employer(employer_id, principal)
-        query = select(employments).where(employments.c.employer_id == employer_id)
+        # The masked number is derived from the person's current record, so that a
+        # corrected identity number shows here too.
+        query = (
+            select(employments, persons.c.id_number_enc)
+            .join(persons, persons.c.person_ref == employments.c.person_ref)
+            .where(employments.c.employer_id == employer_id)
+        )
         if active:
             query = query.where(employments.c.left_on.is_(None))
         async with sessions() as session:
@@ -173,7 +181,7 @@ def build_employment_router(
                 {
                     "employment_id": r.id,
                     "person_ref": r.person_ref,
-                    "id_number_masked": r.id_number_masked,
+                    "id_number_masked": mask_id_number(service.cipher.decrypt(r.id_number_enc)),
                     "hired_on": r.hired_on,
                     "left_on": r.left_on,
                     "channel": r.channel,
