@@ -13,7 +13,8 @@ for leads. See :mod:`registration.domain.reconciliation` for the rule,
 
 from __future__ import annotations
 
-import functools
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -136,9 +137,14 @@ class ReconciliationService:
         self.sightings_retention_days = sightings_retention_days
         self.purge_interval = purge_interval
         self._last_purge: datetime | None = None
-        # People pass their door several times a day: validating and hashing an identity
-        # number once per process and day, not per entry, halves the CPU of an entry.
-        self._pseudonymise = functools.lru_cache(maxsize=identity_cache_size)(self._identity)
+        # People pass their door several times a day: an identity number is validated
+        # and hashed once per process and day, not per entry. The cache is keyed by a
+        # digest under a key that lives only in this process, so it holds no identity
+        # number (only what the database holds too: keyed hashes and masked numbers).
+        self._cache_size = identity_cache_size
+        self._cache_key = secrets.token_bytes(32)
+        self._cache: dict[bytes, tuple[str, str]] = {}
+        self._cache_day: date | None = None
 
     # -- access-control entries ----------------------------------------------------------------
 
@@ -170,10 +176,20 @@ class ReconciliationService:
             id_number_masked=masked,
         )
 
-    def _identity(self, id_number: str, today: date) -> tuple[str, str]:
+    def _pseudonymise(self, id_number: str, today: date) -> tuple[str, str]:
         """(keyed hash, masked) of a valid identity number; raises DomainError otherwise."""
-        person = ResidentId.parse(id_number, today=today)
-        return self.cipher.keyed_hash(person.value), mask_id_number(person.value)
+        if today != self._cache_day or len(self._cache) >= self._cache_size:
+            self._cache.clear()  # a new day (validity depends on it), or full
+            self._cache_day = today
+        slot = hashlib.blake2b(id_number.encode(), key=self._cache_key, digest_size=16).digest()
+        known = self._cache.get(slot)
+        if known is None:
+            person = ResidentId.parse(id_number, today=today)
+            known = self._cache[slot] = (
+                self.cipher.keyed_hash(person.value),
+                mask_id_number(person.value),
+            )
+        return known
 
     async def ingest(
         self, session: AsyncSession, entries: list[AccessEntry], trace: Trace, *, channel: str
