@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from common import contract, events
-from common.contract import breaking_changes, check, render, schema_for, write
+from common.contract import breaking_changes, catalogue, check, render, schema_for, write
 from common.events import Event
 
 
@@ -34,6 +34,13 @@ class Thing(Event):
     name = "contracttest.Thing"
     version = 1
     topic = "contracttest.events"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"thing_id": "t-1", "room": {"capacity": 2}, "kind": "shop", "tags": ["new"]}
+            ]
+        }
+    )
 
     thing_id: str
     room: Room
@@ -111,6 +118,15 @@ def test_adding_an_optional_field_is_compatible() -> None:
 
 def test_descriptions_and_renamed_definitions_are_compatible() -> None:
     assert changes(Thing, RoomRenamed) == []
+
+
+def test_adding_removing_or_changing_examples_is_compatible() -> None:
+    with_examples = schema_for(Thing)
+    without = {k: v for k, v in with_examples.items() if k != "examples"}
+    other = {**with_examples, "examples": [{"thing_id": 7}]}
+    assert breaking_changes(without, with_examples) == []
+    assert breaking_changes(with_examples, without) == []
+    assert breaking_changes(with_examples, other) == []
 
 
 def test_removing_a_field_breaks() -> None:
@@ -192,6 +208,8 @@ def test_schema_is_deterministic_and_describes_the_binding() -> None:
 # -- write / check on a temporary repository --------------------------------------------------
 
 EVENTS = '''
+from pydantic import ConfigDict
+
 from common.events import Event
 
 
@@ -200,6 +218,7 @@ class Parcel(Event):
 
     name = "{service}.Parcel"
     topic = "{service}.events"
+    {config}
 
     parcel_id: str
     weight: {weight}
@@ -207,6 +226,7 @@ class Parcel(Event):
     def subject(self) -> str:
         return self.parcel_id
 '''
+PARCEL = {"parcel_id": "p-1", "weight": 3}
 
 MAIN = """
 def asyncapi_document() -> dict:
@@ -231,12 +251,19 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Layout]
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     names: set[str] = set()
 
-    def layout(name: str, weight: str | None = "int") -> Path:
+    def layout(
+        name: str, weight: str | None = "int", examples: Sequence[Any] | None = (PARCEL,)
+    ) -> Path:
+        """``weight`` None: no event; ``examples`` None: Parcel has no ``examples`` config."""
         package = tmp_path / "services" / name / "src" / name
         package.mkdir(parents=True, exist_ok=True)
         (package / "__init__.py").write_text("")
         (package / "main.py").write_text(MAIN.format(service=name))
-        source = "" if weight is None else EVENTS.format(service=name, weight=weight)
+        extra = {"examples": list(examples or ())}
+        config = (
+            "" if examples is None else f"model_config = ConfigDict(json_schema_extra={extra!r})"
+        )
+        source = "" if weight is None else EVENTS.format(service=name, weight=weight, config=config)
         (package / "events.py").write_text(source)
         names.add(name)
         forget(name)
@@ -255,7 +282,11 @@ def git(root: Path, *args: str) -> None:
 def test_write_then_check_passes_and_a_hand_edit_is_drift(service: Layout) -> None:
     root = service("ctwrite")
     notes: list[str] = []
-    assert write(root) == ["schemas/ctwrite/Parcel.v1.json", "schemas/ctwrite/asyncapi.json"]
+    assert write(root) == [
+        "schemas/ctwrite/Parcel.v1.json",
+        "schemas/ctwrite/EVENTS.md",
+        "schemas/ctwrite/asyncapi.json",
+    ]
     assert write(root) == []
     assert check(root, note=notes.append) == []
     assert "compatibility check skipped" in notes[0]  # tmp_path is not a git repository
@@ -289,14 +320,15 @@ def test_breaking_change_against_the_committed_schema(service: Layout) -> None:
     git(root, "add", "-A")
     git(root, "commit", "-qm", "publish Parcel v1")
 
-    service("ctgit", weight="str")
+    service("ctgit", weight="str", examples=[{"parcel_id": "p-1", "weight": "3 kg"}])
     breaking = (
         "breaking: schemas/ctgit/Parcel.v1.json vs HEAD: "
         "properties.weight: type changed integer -> string"
     )
     problems = check(root)
     assert problems[0].startswith("drift: schemas/ctgit/Parcel.v1.json")
-    assert problems[1:] == [breaking]
+    assert problems[1].startswith("drift: schemas/ctgit/EVENTS.md")
+    assert problems[2:] == [breaking]
     write(root)  # regenerating does not make the change compatible
     assert check(root) == [breaking]
 
@@ -326,6 +358,8 @@ def test_a_published_schema_cannot_be_removed(service: Layout) -> None:
 
 
 UPSTREAM = '''
+from pydantic import ConfigDict
+
 from common.events import Event
 
 
@@ -334,6 +368,8 @@ class Pickup(Event):
 
     name = "ctcourier.Pickup"
     topic = "ctcourier.events"
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"parcel_id": "p-1"}]})
 
     parcel_id: str
 
@@ -354,8 +390,13 @@ def test_a_consumed_event_of_another_context_is_written_under_that_context(
         assert write(root) == [
             "schemas/ctconsumer/Parcel.v1.json",
             "schemas/ctcourier/Pickup.v1.json",
+            "schemas/ctconsumer/EVENTS.md",
+            "schemas/ctcourier/EVENTS.md",
             "schemas/ctconsumer/asyncapi.json",
         ]
+        proposal = (root / "schemas/ctcourier/EVENTS.md").read_text()
+        assert "**Proposed contract.** `ctconsumer` consumes these events" in proposal
+        assert "ce_source: /services/ctcourier" in proposal
         assert check(root, note=lambda _: None) == []
         proposed = json.loads((root / "schemas/ctcourier/Pickup.v1.json").read_text())
         assert (proposed["x-ce-type"], proposed["x-topic"]) == (
@@ -380,3 +421,96 @@ def test_committed_asyncapi_is_not_compat_checked(service: Layout) -> None:
     sys.modules.pop("ctapi.main")
     assert write(root) == ["schemas/ctapi/asyncapi.json"]
     assert check(root) == []
+
+
+# -- examples and the catalogue ----------------------------------------------------------------
+
+
+def test_an_event_without_an_example_fails_the_check(service: Layout) -> None:
+    root = service("ctnoexample", examples=None)
+    write(root)
+    (problem,) = check(root, note=lambda _: None)
+    assert problem.startswith(
+        "example: schemas/ctnoexample/Parcel.v1.json has no example; give "
+        "ctnoexample.Parcel.v1 model_config = ConfigDict(json_schema_extra="
+    )
+
+
+def test_an_example_that_does_not_validate_against_its_schema_fails_the_check(
+    service: Layout,
+) -> None:
+    root = service("ctbadexample", examples=[PARCEL, {"parcel_id": "p-2", "weight": "heavy"}, {}])
+    write(root)
+    rel = "schemas/ctbadexample/Parcel.v1.json"
+    assert check(root, note=lambda _: None) == [
+        f"example: {rel} example 2 is invalid at $.weight: 'heavy' is not of type 'integer'",
+        f"example: {rel} example 3 is invalid at $: 'parcel_id' is a required property",
+        f"example: {rel} example 3 is invalid at $: 'weight' is a required property",
+    ]
+    # The example is in the schema a subscriber reads.
+    assert json.loads((root / rel).read_text())["examples"][0] == PARCEL
+
+
+def test_an_example_with_a_malformed_date_fails_the_check(service: Layout) -> None:
+    root = service(
+        "ctbaddate", weight="datetime.date", examples=[{"parcel_id": "p-1", "weight": "3 March"}]
+    )
+    events_py = root / "services/ctbaddate/src/ctbaddate/events.py"
+    events_py.write_text("import datetime\n" + events_py.read_text())
+    write(root)
+    (problem,) = check(root, note=lambda _: None)
+    assert problem == (
+        "example: schemas/ctbaddate/Parcel.v1.json example 1 is invalid at $.weight: "
+        "'3 March' is not a 'date'"
+    )
+
+
+def test_the_catalogue_is_generated_and_drift_checked(service: Layout) -> None:
+    root = service("ctcatalogue")
+    write(root)
+    path = root / "schemas/ctcatalogue/EVENTS.md"
+    text = path.read_text()
+    for expected in (
+        "# `ctcatalogue` events",
+        "| [`ctcatalogue.Parcel.v1`](#ctcatalogueparcelv1) | `ctcatalogue.events` | `parcel_id` "
+        "| A parcel arrived. |",
+        "## Topic `ctcatalogue.events`",
+        "### ctcatalogue.Parcel.v1",
+        "- **key:** `parcel_id`; also the `ce_subject` header",
+        "- **schema:** [Parcel.v1.json](Parcel.v1.json)",
+        "| `weight` | integer | yes |  |",
+        "ce_type: ctcatalogue.Parcel.v1\n",
+        "ce_subject: p-1\n",
+        "ce_source: /services/ctcatalogue\n",
+        '```json\n{\n  "parcel_id": "p-1",\n  "weight": 3\n}\n```',
+    ):
+        assert expected in text
+    assert write(root) == []  # deterministic
+
+    path.write_text(text.replace("A parcel arrived.", "Edited by hand."))
+    (problem,) = check(root, note=lambda _: None)
+    assert problem.startswith("drift: schemas/ctcatalogue/EVENTS.md differs")
+    path.unlink()
+    (problem,) = check(root, note=lambda _: None)
+    assert problem.startswith("drift: schemas/ctcatalogue/EVENTS.md is missing")
+    assert write(root) == ["schemas/ctcatalogue/EVENTS.md"]
+    assert path.read_text() == text
+
+
+def test_the_catalogue_describes_nested_models_enums_and_the_wire_order() -> None:
+    text = catalogue("contracttest", "contracttest", [(Thing, schema_for(Thing))])
+    for expected in (
+        "| `thing_id` | string | yes |  |",
+        "| `room` | `Room` (below) | yes |  |",
+        "| `kind` | one of `house`, `shop` | yes |  |",
+        "| `tags` | array of string | no |  |",
+        "| `note` | string or null | no |  |",
+        "`Room`:\n\n| field | type | required | description |\n|---|---|---|---|\n"
+        "| `capacity` | integer | yes |  |",
+    ):
+        assert expected in text
+    # The body as the producer sends it: fields in the model's order, defaults included.
+    assert (
+        '{\n  "thing_id": "t-1",\n  "room": {\n    "capacity": 2\n  },\n  "kind": "shop",' in text
+    )
+    assert '"note": null\n}' in text

@@ -1,26 +1,38 @@
-"""Published event contracts: JSON Schema per event version, AsyncAPI per service.
+"""Published event contracts: JSON Schema per event version, AsyncAPI per service, and a
+markdown catalogue (``EVENTS.md``) per context.
 
 ``python -m common.contract write [SERVICE...]`` regenerates ``schemas/<service>/``;
 ``python -m common.contract check [SERVICE...] [--base REV]`` fails on drift between the
-code and the committed files, and on breaking changes to a schema published at ``REV``.
+code and the committed files, on an event without a valid example, and on breaking
+changes to a schema published at ``REV``.
+
+An event's examples are pydantic's own: ``model_config = ConfigDict(json_schema_extra=
+{"examples": [body, ...]})`` on the event class puts them in its schema (``examples``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import inspect
 import json
+import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from common.events import Event, registered_events
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_FILE = "asyncapi.json"
+CATALOGUE_FILE = "EVENTS.md"
 WRITE_HINT = "run `python -m common.contract write`"
 
 # Keywords whose change alters which documents validate (besides the structural ones
@@ -33,6 +45,7 @@ _VALUE_KEYWORDS = (
 _COMBINATORS = ("anyOf", "oneOf", "allOf")
 
 Json = dict[str, Any]
+Document = Json | str  # a JSON document, or the text of a markdown one
 
 
 # -- generation ----------------------------------------------------------------------------
@@ -61,12 +74,14 @@ def schema_for(model: type[Event]) -> Json:
     return schema
 
 
-def render(document: Json) -> str:
+def render(document: Document) -> str:
     """Deterministic text of a document, so committed files are stable."""
+    if isinstance(document, str):
+        return document
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def generate(service: str) -> dict[str, Json]:
+def generate(service: str) -> dict[str, Document]:
     """Every contract document of a service, by path relative to the repository root.
 
     An event is written under its own context: ``schemas/<context>/``. A service's
@@ -77,13 +92,277 @@ def generate(service: str) -> dict[str, Json]:
     importlib.import_module(f"{service}.events")
     # The wiring imports the modules that define consumed (upstream) events.
     main = importlib.import_module(f"{service}.main")
-    documents: dict[str, Json] = {}
-    for _ce_type, model in sorted(registered_events().items()):
-        if not model.__module__.startswith(f"{service}."):
-            continue
-        documents[schema_path(model)] = schema_for(model)
+    events = [
+        (model, schema_for(model))
+        for _ce_type, model in sorted(registered_events().items())
+        if model.__module__.startswith(f"{service}.")
+    ]
+    documents: dict[str, Document] = {schema_path(model): schema for model, schema in events}
+    for context in sorted({model.name.split(".")[0] for model, _ in events}):
+        of_context = [(m, s) for m, s in events if m.name.split(".")[0] == context]
+        documents[f"schemas/{context}/{CATALOGUE_FILE}"] = catalogue(service, context, of_context)
     documents[f"schemas/{service}/{ASYNCAPI_FILE}"] = main.asyncapi_document()
     return documents
+
+
+# -- examples --------------------------------------------------------------------------------
+
+
+def example_problems(rel: str, schema: Json) -> list[str]:
+    """Why an event schema's ``examples`` do not document it (empty: they do).
+
+    Every event needs at least one example, and each must validate against the schema it
+    is in (formats such as ``date`` and ``date-time`` included), as a subscriber would.
+    """
+    examples = schema.get("examples")
+    if not examples:
+        return [
+            f"example: {rel} has no example; give {schema.get('x-ce-type', 'the event')} "
+            'model_config = ConfigDict(json_schema_extra={"examples": [...]})'
+        ]
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    problems = []
+    for number, example in enumerate(examples, 1):
+        for error in sorted(validator.iter_errors(example), key=lambda e: e.json_path):
+            problems.append(
+                f"example: {rel} example {number} is invalid at {error.json_path}: {error.message}"
+            )
+    return problems
+
+
+# -- catalogue -------------------------------------------------------------------------------
+
+_HEADERS = (
+    ("ce_specversion", "`1.0`"),
+    ("ce_id", "UUID of the event; delivery is at least once: deduplicate by it"),
+    ("ce_source", "`/services/{context}`"),
+    ("ce_type", "`<context>.<Name>.v<N>`: names the schema, `<Name>.v<N>.json` in this folder"),
+    ("ce_time", "when the event was recorded (RFC 3339)"),
+    ("ce_subject", "the aggregate id, equal to the record's key"),
+    ("content-type", "`application/json`"),
+    ("ce_correlationid", "id of the request (or event) that caused it, for tracing"),
+    ("traceparent", "W3C trace context"),
+)
+
+
+def catalogue(service: str, context: str, events: Sequence[tuple[type[Event], Json]]) -> str:
+    """``schemas/<context>/EVENTS.md``: every event of ``context`` that ``service`` generates,
+    by topic, from the schemas already built (meaning, key, fields, example records)."""
+    lines = [
+        f"# `{context}` events",
+        "",
+        f"Generated by `python -m common.contract write` from the event models of `{service}`;",
+        "do not edit. Each event's JSON Schema (2020-12) is `<Name>.v<N>.json` in this folder.",
+        "",
+    ]
+    if context != service:
+        lines += [
+            f"**Proposed contract.** `{service}` consumes these events and defines them as the",
+            f"contract for `{context}` to publish.",
+            "",
+        ]
+    lines += [
+        "Every record is a CloudEvents 1.0 event in Kafka binary mode: the key is the",
+        "aggregate id, the body is the event's JSON, the attributes are headers:",
+        "",
+        "| header | value |",
+        "|---|---|",
+        *(f"| `{name}` | {value.format(context=context)} |" for name, value in _HEADERS),
+        "",
+        "Ignore headers you do not know (the producer's Kafka library may add its own).",
+        "Pick the schema by `ce_type`, validate the body, ignore properties you do not use",
+        "(a version only ever gains optional ones), and skip or park a `ce_type` you do not",
+        "know. A plain subscriber: `examples/subscriber.py` at the repository root.",
+        "",
+    ]
+    lines += ["| event | topic | key | meaning |", "|---|---|---|---|"]
+    keys = {model: _key_text(model, schema) for model, schema in events}
+    by_topic = sorted(events, key=lambda pair: pair[0].topic)  # stable: by ce_type within
+    for model, schema in by_topic:
+        meaning = str(schema.get("description", "")).split("\n\n")[0].replace("\n", " ")
+        link = f"[`{model.ce_type()}`](#{_anchor(model.ce_type())})"
+        lines.append(f"| {link} | `{model.topic}` | {keys[model]} | {_cell(meaning)} |")
+    for topic in sorted({model.topic for model, _ in events}):
+        lines += ["", f"## Topic `{topic}`"]
+        for model, schema in (pair for pair in by_topic if pair[0].topic == topic):
+            lines += ["", *_event_section(context, model, schema, keys[model])]
+    return "\n".join(lines) + "\n"
+
+
+def _anchor(heading: str) -> str:
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _event_section(context: str, model: type[Event], schema: Json, key: str) -> list[str]:
+    file = schema_path(model).rsplit("/", 1)[1]
+    lines = [
+        f"### {model.ce_type()}",
+        "",
+        schema.get("description", "(no description)"),
+        "",
+        f"- **ce_type:** `{model.ce_type()}`",
+        f"- **topic:** `{model.topic}`",
+        f"- **key:** {key}; also the `ce_subject` header",
+        f"- **schema:** [{file}]({file})",
+        "",
+        *_fields_table(schema, schema),
+    ]
+    for name in _nested_objects(schema):
+        lines += ["", f"`{name}`:", "", *_fields_table(schema, schema["$defs"][name])]
+    for number, example in enumerate(schema.get("examples") or [], 1):
+        lines += ["", *_example_record(context, model, number, example)]
+    return lines
+
+
+def _wire(model: type[Event], example: Json) -> Json | None:
+    """``example`` as the producer sends it (fields in model order), or None if invalid."""
+    try:
+        return model.model_validate(example).model_dump(mode="json")
+    except ValueError:  # pydantic's ValidationError; check reports the example
+        return None
+
+
+def _key_field(model: type[Event], example: Json) -> str | None:
+    """The field of ``example`` that the event's key (``subject()``) takes its value from."""
+    body = _wire(model, example)
+    if body is None:
+        return None
+    subject = model.model_validate(body).subject()
+    return next((field for field, value in body.items() if value == subject), None)
+
+
+def _key_text(model: type[Event], schema: Json) -> str:
+    keys = [_key_field(model, example) for example in schema.get("examples") or []]
+    if not keys or None in keys:
+        return str(schema.get("x-key"))
+    if len(set(keys)) == 1:
+        return f"`{keys[0]}`"
+    return " or ".join(f"`{k}` (example {i})" for i, k in enumerate(keys, 1))
+
+
+def _fields_table(root: Json, node: Json) -> list[str]:
+    required = set(node.get("required", ()))
+    rows = ["| field | type | required | description |", "|---|---|---|---|"]
+    for name, prop in node.get("properties", {}).items():
+        target = _resolve(root, prop)
+        description = prop.get("description") or target.get("description", "")
+        cells = (f"`{name}`", _type_text(root, prop), "yes" if name in required else "no")
+        rows.append("| " + " | ".join((*cells, _cell(description))) + " |")
+    return rows
+
+
+def _resolve(root: Json, node: Json) -> Json:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return dict(root["$defs"][ref.removeprefix("#/$defs/")])
+    return node
+
+
+def _type_text(root: Json, node: Json) -> str:
+    """A reader's name for a property's type: ``string (date-time) or null``, ``array of
+    `RoomCapacity` ``, ``one of `a`, `b` ``."""
+    if "$ref" in node:
+        name, target = str(node["$ref"]).rsplit("/", 1)[-1], _resolve(root, node)
+        if "enum" in target:
+            return "one of " + ", ".join(f"`{v}`" for v in target["enum"])
+        return f"`{name}` (below)" if target.get("type") == "object" else _type_text(root, target)
+    for key in _COMBINATORS:
+        if key in node:
+            return " or ".join(_type_text(root, branch) for branch in node[key])
+    if "const" in node:
+        return f"`{json.dumps(node['const'])}`"
+    if "enum" in node:
+        return "one of " + ", ".join(f"`{v}`" for v in node["enum"])
+    kind = node.get("type", "any")
+    text = " or ".join(kind) if isinstance(kind, list) else str(kind)
+    if text == "array":
+        text = "array of " + _type_text(root, node.get("items", {}))
+    limits = [node["format"]] if "format" in node else []
+    limits += [f"{sign} {node[k]}" for k, sign in _LIMITS if k in node]
+    return f"{text} ({', '.join(limits)})" if limits else text
+
+
+_LIMITS = (
+    ("minimum", "≥"), ("maximum", "≤"), ("minLength", "length ≥"), ("maxLength", "length ≤"),
+    ("minItems", "items ≥"), ("maxItems", "items ≤"), ("pattern", "pattern"),
+)  # fmt: skip
+
+
+def _nested_objects(schema: Json) -> list[str]:
+    """Names of the object ``$defs`` the event refers to, in the order they first appear."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref.removeprefix("#/$defs/")
+                target = schema["$defs"][name]
+                if target.get("type") == "object" and name not in found:
+                    found.append(name)
+                    visit(target)
+            for key, value in node.items():
+                if key not in ("$defs", "examples"):
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(schema)
+    return found
+
+
+def _example_record(context: str, model: type[Event], number: int, example: Json) -> list[str]:
+    """An example as the record a subscriber receives: key, headers and body.
+
+    Header values are made up deterministically; ``ce_time`` is the body's last top-level
+    timestamp (the moment the fact was recorded).
+    """
+    key = _key_field(model, example)
+    subject = str(example[key]) if key else "<aggregate id>"
+    seed = f"{model.ce_type()}#{number}"
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+    stamps = [v for v in example.values() if isinstance(v, str) and _is_timestamp(v)]
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    headers = {
+        "ce_specversion": "1.0",
+        "ce_id": event_id,
+        "ce_source": f"/services/{context}",
+        "ce_type": model.ce_type(),
+        "ce_time": datetime.fromisoformat(stamps[-1]).isoformat() if stamps else "<now>",
+        "ce_subject": subject,
+        "content-type": "application/json",
+        "ce_correlationid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/request")),
+        "traceparent": f"00-{digest[:32]}-{digest[32:48]}-01",
+    }
+    body = json.dumps(_wire(model, example) or example, indent=2, ensure_ascii=False)
+    return [
+        f"Example {number}: key `{subject}`, headers:",
+        "",
+        "```text",
+        *(f"{name}: {value}" for name, value in headers.items()),
+        "```",
+        "",
+        "body:",
+        "",
+        "```json",
+        body,
+        "```",
+    ]
+
+
+def _is_timestamp(value: str) -> bool:
+    if "T" not in value:
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 # -- compatibility -------------------------------------------------------------------------
@@ -244,7 +523,7 @@ def discover_services(root: Path) -> list[str]:
     return sorted(d.name for d in base.iterdir() if (d / "src" / d.name / "events.py").is_file())
 
 
-def _generate_all(root: Path, services: Sequence[str] | None) -> dict[str, dict[str, Json]]:
+def _generate_all(root: Path, services: Sequence[str] | None) -> dict[str, dict[str, Document]]:
     names = list(services) if services else discover_services(root)
     for name in names:
         src = str(root / "services" / name / "src")
@@ -280,7 +559,8 @@ def check(
     base: str | None = "HEAD",
     note: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Problems (empty: all good): drift, stale files, and breaking changes since ``base``."""
+    """Problems (empty: all good): drift, stale files, events without a valid example, and
+    breaking changes since ``base``."""
     note = note or (lambda message: print(message, file=sys.stderr))
     generated = _generate_all(root, services)
     if not generated:
@@ -296,6 +576,8 @@ def check(
                 problems.append(f"drift: {rel} is missing; {WRITE_HINT}")
             elif target.read_text(encoding="utf-8") != render(document):
                 problems.append(f"drift: {rel} differs from the event models; {WRITE_HINT}")
+            if isinstance(document, dict) and "x-ce-type" in document:
+                problems += example_problems(rel, document)
         published: list[str] = []
         if base is not None:
             listing = _git(root, "ls-tree", "-r", "--name-only", base, "--", f"schemas/{service}/")
@@ -310,7 +592,9 @@ def check(
             if text is None:
                 note(f"note: cannot read {rel} at {base}; compatibility check skipped for it")
                 continue
-            changes = breaking_changes(json.loads(text), documents[rel])
+            new = documents[rel]
+            assert isinstance(new, dict), rel  # an event schema, not a catalogue
+            changes = breaking_changes(json.loads(text), new)
             problems += [f"breaking: {rel} vs {base}: {change}" for change in changes]
         for stale in sorted((root / "schemas" / service).glob("*.json")):
             rel = stale.relative_to(root).as_posix()

@@ -41,6 +41,27 @@ class PropertyRegistered(Event):
     name: ClassVar[str] = "registration.PropertyRegistered"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "address": "No. 12, Lane 4, Wentang Village, Dongcheng Subdistrict, Dongguan",
+                    "landlord_id": "92441900MA4X7K2B1N",
+                    "rooms": [
+                        {"room_no": "101", "capacity": 2},
+                        {"room_no": "102", "capacity": 3},
+                        {"room_no": "201", "capacity": 4},
+                    ],
+                    "channel": "landlord_self_declaration",
+                    "registered_at": "2026-03-02T01:30:12Z",
+                    "discovery_id": None,
+                    "sweep_id": None,
+                }
+            ]
+        }
+    )
 
     property_id: str
     grid_id: str
@@ -68,6 +89,30 @@ class ResidenceDeclared(Event):
     name: ClassVar[str] = "registration.ResidenceDeclared"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "residence_id": "5aea4425-ebe0-4c17-bd86-865b9814d3f1",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "room_no": "201",
+                    "person_ref": "Pa7092e1ee4b00279151936b",
+                    "id_number_masked": "4304**********0020",
+                    "gender": "female",
+                    "birth_year": 1992,
+                    "origin_region": "430421",
+                    "moved_in_on": "2026-03-02",
+                    "declared_at": "2026-03-03T02:14:09Z",
+                    "deadline": "2026-03-05",
+                    "on_time": True,
+                    "channel": "landlord_self_declaration",
+                    "over_capacity": False,
+                    "policy_version": "default-2026",
+                }
+            ]
+        }
+    )
 
     residence_id: str
     property_id: str
@@ -107,6 +152,21 @@ class EmployerRegistered(Event):
     name: ClassVar[str] = "registration.EmployerRegistered"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "credit_code": "91441900MA52K3PL8R",
+                    "employer_name": "Dongguan Wentang Precision Electronics Co., Ltd.",
+                    "grid_id": "WT-G07",
+                    "address": "8 Industrial Road, Wentang, Dongcheng Subdistrict, Dongguan",
+                    "channel": "employer_self_declaration",
+                    "registered_at": "2026-01-12T03:05:41Z",
+                }
+            ]
+        }
+    )
 
     employer_id: str
     credit_code: str = Field(description="Unified social credit code (GB 32100), 18 characters")
@@ -126,6 +186,23 @@ class EmploymentDeclared(Event):
     name: ClassVar[str] = "registration.EmploymentDeclared"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employment_id": "8ff66594-f11f-47ac-9e85-b8182bffc302",
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "person_ref": "P5bd419aedeeb2083fe3b6a5",
+                    "id_number_masked": "4501**********0518",
+                    "hired_on": "2026-02-16",
+                    "declared_at": "2026-02-16T06:20:31Z",
+                    "channel": "employer_self_declaration",
+                    "via_roster": True,
+                }
+            ]
+        }
+    )
 
     employment_id: str
     employer_id: str
@@ -147,6 +224,23 @@ class EmploymentEnded(Event):
     name: ClassVar[str] = "registration.EmploymentEnded"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employment_id": "8ff66594-f11f-47ac-9e85-b8182bffc302",
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "person_ref": "P5bd419aedeeb2083fe3b6a5",
+                    "hired_on": "2026-02-16",
+                    "left_on": "2026-03-31",
+                    "declared_at": "2026-04-01T01:10:05Z",
+                    "channel": "employer_self_declaration",
+                    "via_roster": False,
+                }
+            ]
+        }
+    )
 
     employment_id: str
     employer_id: str
@@ -168,6 +262,27 @@ class EmployerReturnFiled(Event):
     name: ClassVar[str] = "registration.EmployerReturnFiled"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "month": "2026-02",
+                    "return_version": 1,
+                    "headcount": 148,
+                    "hires": 12,
+                    "leavers": 5,
+                    "recorded_headcount": 146,
+                    "due_at": "2026-03-04T16:00:00Z",
+                    "on_time": True,
+                    "filed_at": "2026-03-03T07:40:18Z",
+                    "channel": "employer_self_declaration",
+                    "policy_version": "default-2026",
+                }
+            ]
+        }
+    )
 
     employer_id: str
     grid_id: str
@@ -195,6 +310,21 @@ class EmployerReturnMissed(Event):
     name: ClassVar[str] = "registration.EmployerReturnMissed"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": "94067270-8878-4574-a9de-8f98f3980d75",
+                    "credit_code": "91441900MA51QH6T39",
+                    "grid_id": "WT-G11",
+                    "month": "2026-02",
+                    "due_at": "2026-03-04T16:00:00Z",
+                    "detected_at": "2026-03-04T16:00:02Z",
+                    "policy_version": "default-2026",
+                }
+            ]
+        }
+    )
 
     employer_id: str
     credit_code: str
@@ -217,6 +347,19 @@ class GridRegistered(Event):
     name: ClassVar[str] = "registration.GridRegistered"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "grid_id": "WT-G03",
+                    "grid_name": "Wentang grid 03",
+                    "community": "Wentang",
+                    "grid_worker": "worker-WT-G03",
+                    "registered_at": "2026-01-05T01:00:00Z",
+                }
+            ]
+        }
+    )
 
     grid_id: str
     grid_name: str
@@ -234,6 +377,20 @@ class PropertyManagerAssigned(Event):
     name: ClassVar[str] = "registration.PropertyManagerAssigned"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "party_id": "P21689375a824a8824c58e70",
+                    "party_kind": "person",
+                    "manager_kind": "sublessor",
+                    "assigned_at": "2026-03-02T02:05:47Z",
+                }
+            ]
+        }
+    )
 
     property_id: str
     grid_id: str
@@ -254,6 +411,18 @@ class PropertyManagerRemoved(Event):
     name: ClassVar[str] = "registration.PropertyManagerRemoved"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "party_id": "P21689375a824a8824c58e70",
+                    "removed_at": "2026-09-01T03:12:00Z",
+                }
+            ]
+        }
+    )
 
     property_id: str
     grid_id: str
@@ -277,6 +446,40 @@ class AgreementSigned(Event):
     name: ClassVar[str] = "registration.AgreementSigned"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreement_id": "9d5b4fc5-7aa7-42f7-960d-c9d2676ed6f0",
+                    "kind": "landlord",
+                    "signatory_party_id": "92441900MA4X7K2B1N",
+                    "counterpart_office": "Wentang community police office",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "employer_id": None,
+                    "grid_id": "WT-G03",
+                    "signed_on": "2026-03-02",
+                    "valid_from": "2026-03-02",
+                    "valid_until": "2027-03-01",
+                    "recorded_at": "2026-03-02T02:30:00Z",
+                    "policy_version": "default-2026",
+                },
+                {
+                    "agreement_id": "1a7869ba-6686-4843-9834-c19771e4baf8",
+                    "kind": "employer",
+                    "signatory_party_id": "91441900MA52K3PL8R",
+                    "counterpart_office": "Wentang community police office",
+                    "property_id": None,
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "signed_on": "2026-01-12",
+                    "valid_from": "2026-01-12",
+                    "valid_until": "2029-01-11",
+                    "recorded_at": "2026-01-12T03:20:14Z",
+                    "policy_version": "default-2026",
+                },
+            ]
+        }
+    )
 
     agreement_id: str
     kind: str = Field(description="landlord, tenant or employer; new kinds may appear")
@@ -304,6 +507,42 @@ class AgreementRenewed(Event):
     name: ClassVar[str] = "registration.AgreementRenewed"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreement_id": "d2e57fd1-5620-4d0d-8fbf-fdbcc665c58f",
+                    "previous_agreement_id": "9d5b4fc5-7aa7-42f7-960d-c9d2676ed6f0",
+                    "kind": "landlord",
+                    "signatory_party_id": "92441900MA4X7K2B1N",
+                    "counterpart_office": "Wentang community police office",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "employer_id": None,
+                    "grid_id": "WT-G03",
+                    "signed_on": "2027-02-22",
+                    "valid_from": "2027-03-02",
+                    "valid_until": "2030-03-01",
+                    "recorded_at": "2027-02-22T06:41:09Z",
+                    "policy_version": "default-2026",
+                },
+                {
+                    "agreement_id": "c543161c-322a-4672-9ddd-6ba4aca98366",
+                    "previous_agreement_id": "1a7869ba-6686-4843-9834-c19771e4baf8",
+                    "kind": "employer",
+                    "signatory_party_id": "91441900MA52K3PL8R",
+                    "counterpart_office": "Wentang community police office",
+                    "property_id": None,
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "signed_on": "2028-12-28",
+                    "valid_from": "2029-01-12",
+                    "valid_until": "2032-01-11",
+                    "recorded_at": "2028-12-28T02:15:33Z",
+                    "policy_version": "default-2026",
+                },
+            ]
+        }
+    )
 
     agreement_id: str = Field(description="The new agreement")
     previous_agreement_id: str = Field(description="The agreement it supersedes")
@@ -329,6 +568,28 @@ class AgreementRevoked(Event):
     name: ClassVar[str] = "registration.AgreementRevoked"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreement_id": "9d5b4fc5-7aa7-42f7-960d-c9d2676ed6f0",
+                    "kind": "landlord",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "employer_id": None,
+                    "grid_id": "WT-G03",
+                    "revoked_at": "2026-08-14T07:02:51Z",
+                },
+                {
+                    "agreement_id": "1a7869ba-6686-4843-9834-c19771e4baf8",
+                    "kind": "employer",
+                    "property_id": None,
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "revoked_at": "2026-10-09T01:48:20Z",
+                },
+            ]
+        }
+    )
 
     agreement_id: str
     kind: str
@@ -347,6 +608,30 @@ class AgreementExpired(Event):
     name: ClassVar[str] = "registration.AgreementExpired"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreement_id": "9d5b4fc5-7aa7-42f7-960d-c9d2676ed6f0",
+                    "kind": "landlord",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "employer_id": None,
+                    "grid_id": "WT-G03",
+                    "valid_until": "2027-03-01",
+                    "expired_at": "2027-03-01T16:00:00Z",
+                },
+                {
+                    "agreement_id": "1a7869ba-6686-4843-9834-c19771e4baf8",
+                    "kind": "employer",
+                    "property_id": None,
+                    "employer_id": "851474a5-ac43-4c69-8ee4-4010c65cdfc9",
+                    "grid_id": "WT-G07",
+                    "valid_until": "2029-01-11",
+                    "expired_at": "2029-01-11T16:00:00Z",
+                },
+            ]
+        }
+    )
 
     agreement_id: str
     kind: str
@@ -405,6 +690,32 @@ class UnregisteredOccupantSuspected(Event):
     name: ClassVar[str] = "registration.UnregisteredOccupantSuspected"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lead_id": "6bd1d7c8-37e5-4335-9815-ad39dc3937bd",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "subject_ref": "S0c9e4b27d81f6a35e2b7d40",
+                    "person_ref": None,
+                    "id_number_masked": "3604**********004X",
+                    "evidence": {
+                        "source": "access_control",
+                        "sightings": 5,
+                        "distinct_days": 3,
+                        "first_seen": "2026-03-04T11:02:37Z",
+                        "last_seen": "2026-03-07T12:48:05Z",
+                        "window_start": "2026-03-01",
+                        "window_days": 7,
+                        "list_id": None,
+                    },
+                    "policy_version": "default-2026",
+                    "suspected_at": "2026-03-07T12:48:06Z",
+                }
+            ]
+        }
+    )
 
     lead_id: str
     property_id: str
@@ -430,6 +741,24 @@ class LeadClosed(Event):
     name: ClassVar[str] = "registration.LeadClosed"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lead_id": "6bd1d7c8-37e5-4335-9815-ad39dc3937bd",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "subject_ref": "S0c9e4b27d81f6a35e2b7d40",
+                    "person_ref": None,
+                    "outcome": "resides_here",
+                    "verification_id": "57968989-0762-49e7-a2e5-471c18ca55ae",
+                    "residence_id": None,
+                    "registration_needed": True,
+                    "closed_at": "2026-03-09T03:27:44Z",
+                }
+            ]
+        }
+    )
 
     lead_id: str
     property_id: str
@@ -480,6 +809,20 @@ class PersonRegistered(Event):
     name: ClassVar[str] = "registration.PersonRegistered"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_ref": "Pa7092e1ee4b00279151936b",
+                    "id_number_masked": "4304**********0020",
+                    "gender": "female",
+                    "birth_year": 1992,
+                    "origin_region": "430421",
+                    "registered_at": "2026-03-03T02:14:09Z",
+                }
+            ]
+        }
+    )
 
     person_ref: str = Field(description="Stable pseudonymous reference of the person")
     id_number_masked: str = Field(description="Identity number with the middle masked")
@@ -498,6 +841,23 @@ class PersonCorrected(Event):
     name: ClassVar[str] = "registration.PersonCorrected"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_ref": "Pa7092e1ee4b00279151936b",
+                    "record_version": 2,
+                    "changed_fields": ["phone"],
+                    "via": "declaration",
+                    "id_number_masked": "4304**********0020",
+                    "gender": "female",
+                    "birth_year": 1992,
+                    "origin_region": "430421",
+                    "corrected_at": "2026-05-18T08:03:27Z",
+                }
+            ]
+        }
+    )
 
     person_ref: str = Field(description="Stable: an identity number correction keeps it")
     record_version: int = Field(ge=2, description="Version of the record after the change")
@@ -526,6 +886,26 @@ class PersonIdentityRecorded(Event):
     name: ClassVar[str] = "registration.PersonIdentityRecorded"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = PERSONS_TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_ref": "Pa7092e1ee4b00279151936b",
+                    "record_version": 1,
+                    "change": "registered",
+                    "changed_fields": [],
+                    "id_number": "430421199203150020",
+                    "previous_id_number": None,
+                    "full_name": "Li Si",
+                    "phone": "13912345678",
+                    "gender": "female",
+                    "birth_date": "1992-03-15",
+                    "origin_region": "430421",
+                    "recorded_at": "2026-03-03T02:14:09Z",
+                }
+            ]
+        }
+    )
 
     person_ref: str
     record_version: int = Field(ge=1, description="1 on creation, +1 per change")
@@ -561,6 +941,25 @@ class ResidenceEnded(Event):
     name: ClassVar[str] = "registration.ResidenceEnded"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "residence_id": "5aea4425-ebe0-4c17-bd86-865b9814d3f1",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "room_no": "201",
+                    "person_ref": "Pa7092e1ee4b00279151936b",
+                    "moved_in_on": "2026-03-02",
+                    "moved_out_on": "2026-06-30",
+                    "reason": "moved_out",
+                    "superseded_by": None,
+                    "channel": "landlord_self_declaration",
+                    "ended_at": "2026-07-01T01:55:12Z",
+                }
+            ]
+        }
+    )
 
     residence_id: str
     property_id: str

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from common.events import Event
 
@@ -35,6 +35,23 @@ class OccupantFound(Event):
     name: ClassVar[str] = "inspection.OccupantFound"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = FINDINGS_TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "finding_id": "0530d8e8-8b8f-4c6b-a292-28479ae519c5",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "room_no": "102",
+                    "id_number": "441900199506080320",
+                    "full_name": "Wang Wu",
+                    "phone": "13912345678",
+                    "moved_in_on": "2026-03-08",
+                    "found_at": "2026-03-10T02:40:19Z",
+                    "officer_id": "officer-0317",
+                }
+            ]
+        }
+    )
 
     finding_id: str = Field(description="Inspection's id of the finding")
     property_id: str = Field(description="Registration's property id")

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from common.events import Event
 
@@ -44,6 +44,22 @@ class VerificationCompleted(Event):
     name: ClassVar[str] = "inspection.VerificationCompleted"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = INSPECTION_TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "verification_id": "57968989-0762-49e7-a2e5-471c18ca55ae",
+                    "lead_id": "6bd1d7c8-37e5-4335-9815-ad39dc3937bd",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "outcome": "resides_here",
+                    "verified_at": "2026-03-09T03:27:40Z",
+                    "officer_id": "officer-0317",
+                    "room_no": "102",
+                    "moved_in_on": "2026-03-01",
+                }
+            ]
+        }
+    )
 
     verification_id: str = Field(description="Unique per verification; a redelivery repeats it")
     lead_id: str = Field(description="The lead verified (UnregisteredOccupantSuspected.lead_id)")

@@ -38,6 +38,25 @@ class PropertyDiscovered(Event):
     name: ClassVar[str] = "inspection.PropertyDiscovered"
     version: ClassVar[int] = 1
     topic: ClassVar[str] = INSPECTION_TOPIC
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "discovery_id": "b2503ecb-81f8-4ac0-b520-116bd2e20b73",
+                    "sweep_id": "SWEEP-2026-03-WT",
+                    "grid_id": "WT-G05",
+                    "address": "No. 3, Lane 9, Wentang Village, Dongcheng Subdistrict, Dongguan",
+                    "rooms": [
+                        {"room_no": "101", "capacity_estimate": 4},
+                        {"room_no": "201", "capacity_estimate": 6},
+                    ],
+                    "landlord_hint": None,
+                    "discovered_at": "2026-03-11T06:18:52Z",
+                    "officer": "officer-0317",
+                }
+            ]
+        }
+    )
 
     discovery_id: str = Field(
         max_length=100, description="Unique per building found; a redelivery repeats it"
