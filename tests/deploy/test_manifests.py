@@ -7,6 +7,10 @@ Nothing here needs a cluster, a Docker engine or the network:
   schemas bundled in the ``kubernetes-validate`` package. Operator custom resources
   (Strimzi, CloudNativePG) have no bundled schema: they are recorded as skipped, and the
   skipped set must be exactly the expected CRD kinds, so no other kind slips through;
+* Kafka access: every listener authenticates, the cluster authorizes, every Deployment
+  that talks to Kafka gets its credentials from its KafkaUser's Secret, the restricted
+  topics are read only by the principals listed here, and registration's ACLs are exactly
+  what its code publishes and consumes;
 * ``docker-compose.yml`` is parsed (anchors and merge keys resolved) and checked for
   start-up ordering, health checks and dev-only, overridable secrets;
 * the Dockerfiles cannot be built here, so they get a textual sanity check.
@@ -49,6 +53,7 @@ CRD_KINDS = frozenset(
         ("kafka.strimzi.io/v1", "Kafka"),
         ("kafka.strimzi.io/v1", "KafkaNodePool"),
         ("kafka.strimzi.io/v1", "KafkaTopic"),
+        ("kafka.strimzi.io/v1", "KafkaUser"),
         ("postgresql.cnpg.io/v1", "Cluster"),
     }
 )
@@ -70,14 +75,38 @@ BUILTIN_KINDS = {
 }
 
 REGISTRATION_TOPICS = {"registration.events", "registration.events.dlq"}
-# Secrets a pod may read (always through env[].valueFrom.secretKeyRef).
-ALLOWED_SECRETS = {"registration-secrets", "registration-db-app"}
+# Secrets a pod may read (always through env[].valueFrom.secretKeyRef): the application's,
+# CloudNativePG's for the database owner, the User Operator's for the KafkaUser.
+ALLOWED_SECRETS = {"registration-secrets", "registration-db-app", "registration"}
 SECRET_ENV = {
     "REGISTRATION_JWT_SECRET": ("registration-secrets", "jwt-secret"),
     "REGISTRATION_PII_KEY": ("registration-secrets", "pii-key"),
     "REGISTRATION_PII_HASH_KEY": ("registration-secrets", "pii-hash-key"),
     "DB_USER": ("registration-db-app", "username"),
     "DB_PASSWORD": ("registration-db-app", "password"),
+    "REGISTRATION_KAFKA_SASL_PASSWORD": ("registration", "password"),
+}
+# The one Secret a pod may mount: the Kafka cluster CA's public certificate (Strimzi's
+# <cluster>-cluster-ca-cert), only its key ca.crt.
+CA_SECRET_KEY = "ca.crt"
+
+# Principals (KafkaUser names) allowed to READ each restricted topic; any other reader
+# fails the tests. Granting an entitled agency access means adding it here, reviewed.
+RESTRICTED_READERS: dict[str, frozenset[str]] = {
+    "registration.persons.restricted": frozenset(),
+    "inspection.findings.restricted": frozenset({"registration"}),
+    "inspection.findings.restricted.dlq": frozenset(),
+    "feeds.access-control": frozenset({"registration"}),
+    "feeds.access-control.dlq": frozenset(),
+}
+# Principals allowed to WRITE each restricted topic (the inspection service has no
+# KafkaUser yet: its topics are declared here ahead of it).
+RESTRICTED_WRITERS: dict[str, frozenset[str]] = {
+    "registration.persons.restricted": frozenset({"registration"}),
+    "inspection.findings.restricted": frozenset(),
+    "inspection.findings.restricted.dlq": frozenset({"registration"}),
+    "feeds.access-control": frozenset({"access-control-gateway"}),
+    "feeds.access-control.dlq": frozenset({"registration"}),
 }
 SECRETISH = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEY($|_)|CREDENTIAL", re.I)
 
@@ -201,12 +230,20 @@ def test_deployments_probes_resources_security(overlay: str) -> None:
         assert sa["automountServiceAccountToken"] is False
 
 
+def cluster_ca_secret(overlay: str) -> str:
+    (kafka,) = objects(overlay, "Kafka")
+    return f"{kafka['metadata']['name']}-cluster-ca-cert"
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_secrets_only_through_secret_key_ref(overlay: str) -> None:
     for dep in objects(overlay, "Deployment"):
         pod = dep["spec"]["template"]["spec"]
         for volume in pod.get("volumes", []):
-            assert "secret" not in volume, "no Secret volumes"
+            if "secret" in volume:
+                # Only the cluster CA's public certificate, nothing else of that Secret.
+                assert volume["secret"]["secretName"] == cluster_ca_secret(overlay), volume
+                assert [i["key"] for i in volume["secret"]["items"]] == [CA_SECRET_KEY]
             for source in volume.get("projected", {}).get("sources", []):
                 assert "secret" not in source, "no projected Secret volumes"
         for _, c in pod_containers(dep):
@@ -333,7 +370,12 @@ def test_infra_wiring_matches_service_config(overlay: str) -> None:
     dep = one(overlay, "Deployment", "registration")
     (main,) = dep["spec"]["template"]["spec"]["containers"]
     config = configmap_data(overlay, main["envFrom"][0]["configMapRef"]["name"])
-    assert config["REGISTRATION_KAFKA_BOOTSTRAP_SERVERS"] == f"{cluster}-kafka-bootstrap:9092"
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True
+    assert config["REGISTRATION_KAFKA_BOOTSTRAP_SERVERS"] == (
+        f"{cluster}-kafka-bootstrap:{listener['port']}"
+    )
+    assert config["REGISTRATION_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert config["REGISTRATION_KAFKA_IDEMPOTENT_PRODUCER"] == "true"
 
     pg = one(overlay, "Cluster", "registration-db")
@@ -346,6 +388,256 @@ def test_infra_wiring_matches_service_config(overlay: str) -> None:
 
     expected_env = "dev" if overlay == "dev" else "prod"
     assert config["REGISTRATION_ENVIRONMENT"] == expected_env
+
+
+# ---------------------------------------------------------------------------------------
+# Kafka authentication and ACLs
+# ---------------------------------------------------------------------------------------
+
+ACL_RESOURCE_TYPES = {"topic", "group", "cluster", "transactionalId"}
+ACL_OPERATIONS = {
+    "Read",
+    "Write",
+    "Create",
+    "Delete",
+    "Alter",
+    "Describe",
+    "ClusterAction",
+    "AlterConfigs",
+    "DescribeConfigs",
+    "IdempotentWrite",
+    "All",
+}
+SASL_PROTOCOLS = {"SASL_SSL", "SASL_PLAINTEXT"}
+# Strimzi's listener authentication type -> the client's SASL mechanism.
+LISTENER_MECHANISMS = {"scram-sha-512": "SCRAM-SHA-512"}
+
+
+def kafka_users(overlay: str) -> dict[str, dict[str, Any]]:
+    return {u["metadata"]["name"]: u for u in objects(overlay, "KafkaUser")}
+
+
+def topic_names(overlay: str, *, label: str | None = None) -> set[str]:
+    return {
+        t["spec"].get("topicName", t["metadata"]["name"])
+        for t in objects(overlay, "KafkaTopic")
+        if label is None or t["metadata"].get("labels", {}).get("wentang/data-class") == label
+    }
+
+
+def _matches(resource: dict[str, Any], kind: str, name: str) -> bool:
+    if resource["type"] != kind:
+        return False
+    pattern = resource.get("patternType", "literal")
+    if pattern == "prefix":
+        return name.startswith(resource["name"])
+    return resource["name"] in (name, "*")
+
+
+def principals_allowed(overlay: str, kind: str, name: str, operation: str) -> set[str]:
+    """KafkaUsers with an allow rule for ``operation`` (or All) on the resource."""
+    allowed = set()
+    for user, doc in kafka_users(overlay).items():
+        for rule in doc["spec"]["authorization"]["acls"]:
+            if rule.get("type", "allow") != "allow":
+                continue
+            if {operation, "All"} & set(rule["operations"]) and _matches(
+                rule["resource"], kind, name
+            ):
+                allowed.add(user)
+    return allowed
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kafka_listeners_authenticate_and_the_cluster_authorizes(overlay: str) -> None:
+    (kafka,) = objects(overlay, "Kafka")
+    spec = kafka["spec"]["kafka"]
+    assert spec["listeners"], "at least one listener"
+    for listener in spec["listeners"]:
+        auth = listener.get("authentication", {}).get("type")
+        assert auth in LISTENER_MECHANISMS, f"listener {listener['name']}: no authentication"
+    assert spec["authorization"]["type"] == "simple"
+    # Only the operator's own users are super users (Strimzi adds them itself).
+    assert not spec["authorization"].get("superUsers")
+    assert "userOperator" in kafka["spec"]["entityOperator"], "KafkaUsers need it"
+    assert "allow.everyone.if.no.acl.found" not in spec.get("config", {})
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kafka_users_are_well_formed(overlay: str) -> None:
+    (kafka,) = objects(overlay, "Kafka")
+    cluster = kafka["metadata"]["name"]
+    topics = topic_names(overlay)
+    users = kafka_users(overlay)
+    assert {"registration", "public-subscriber-example"} <= set(users)
+    for name, user in users.items():
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == cluster
+        assert "userName" not in user["spec"], "the principal is the KafkaUser's name"
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512", name
+        authorization = user["spec"]["authorization"]
+        assert authorization["type"] == "simple"
+        assert authorization["acls"], f"{name}: no ACLs"
+        for rule in authorization["acls"]:
+            resource = rule["resource"]
+            assert set(rule) <= {"type", "resource", "host", "operations"}, rule
+            assert rule.get("type", "allow") in ("allow", "deny")
+            assert resource["type"] in ACL_RESOURCE_TYPES, rule
+            assert resource.get("patternType", "literal") in ("literal", "prefix"), rule
+            assert set(rule["operations"]) <= ACL_OPERATIONS, rule
+            assert "All" not in rule["operations"], f"{name}: name the operations"
+            assert resource.get("name") != "*", f"{name}: no wildcard resources"
+            if resource["type"] == "topic":
+                if resource.get("patternType", "literal") == "literal":
+                    assert resource["name"] in topics, f"{name}: unknown topic {resource}"
+                else:
+                    assert any(t.startswith(resource["name"]) for t in topics), resource
+            if resource["type"] == "group":
+                # A principal's consumer groups live under its own name.
+                assert resource["name"].startswith(f"{name}."), rule
+                assert resource.get("patternType") == "prefix", rule
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_restricted_topics_are_read_only_by_the_listed_principals(overlay: str) -> None:
+    restricted = topic_names(overlay, label="restricted")
+    assert restricted == set(RESTRICTED_READERS) == set(RESTRICTED_WRITERS)
+    assert "registration.persons.restricted" in restricted
+    for topic in sorted(restricted):
+        readers = principals_allowed(overlay, "topic", topic, "Read")
+        assert readers == RESTRICTED_READERS[topic], f"{topic} read by {readers}"
+        writers = principals_allowed(overlay, "topic", topic, "Write")
+        assert writers == RESTRICTED_WRITERS[topic], f"{topic} written by {writers}"
+    # The public subscriber reads the public topic and nothing restricted.
+    assert "public-subscriber-example" in principals_allowed(
+        overlay, "topic", "registration.events", "Read"
+    )
+    # Nobody but registration may join registration's consumer groups.
+    assert principals_allowed(overlay, "group", "registration.findings", "Read") == {"registration"}
+
+
+def registration_kafka_usage() -> tuple[set[str], set[str], set[str]]:
+    """(published topics, consumed topics, consumer group ids) of registration's code."""
+    from common.inbox import DLQ_SUFFIX
+    from registration.main import build
+    from registration.settings import RegistrationSettings
+
+    runtime, _ = build(RegistrationSettings(database_url="sqlite+aiosqlite://"))
+    published = {p.topic for p in runtime.broker.publishers}
+    consumed = {t for s in runtime.broker.subscribers for t in s.topic_names}
+    groups = {s.group_id for s in runtime.broker.subscribers}
+    # Dead letters: the consumer writes <topic>.dlq (common.inbox).
+    published |= {t + DLQ_SUFFIX for t in consumed}
+    return published, consumed, groups
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_registration_acls_are_exactly_what_its_code_uses(overlay: str) -> None:
+    published, consumed, groups = registration_kafka_usage()
+    assert {"registration.events", "registration.persons.restricted"} <= published
+    assert "inspection.findings.restricted" in consumed and all(groups)
+    rules = kafka_users(overlay)["registration"]["spec"]["authorization"]["acls"]
+    granted: dict[tuple[str, str, str], set[str]] = {}
+    for rule in rules:
+        key = (
+            rule["resource"]["type"],
+            rule["resource"]["name"],
+            rule["resource"].get("patternType", "literal"),
+        )
+        granted.setdefault(key, set()).update(rule["operations"])
+    writes = {n for (t, n, _), ops in granted.items() if t == "topic" and "Write" in ops}
+    reads = {n for (t, n, _), ops in granted.items() if t == "topic" and "Read" in ops}
+    assert writes == published, "Write on the topics registration publishes to, no other"
+    assert reads == consumed, "Read on the topics registration subscribes to, no other"
+    topics = topic_names(overlay)
+    assert published | consumed <= topics, "every topic it uses is declared"
+    prefixes = [n for (t, n, p), ops in granted.items() if t == "group" and "Read" in ops]
+    assert prefixes == ["registration."]
+    assert all(g.startswith("registration.") for g in groups), groups
+    assert {t for t, _, _ in granted} == {"topic", "group"}, "no cluster rights"
+
+
+def kafka_credential_problems(overlay: str, dep: dict[str, Any]) -> list[str]:
+    """Why a Deployment's containers that talk to Kafka are not properly authenticated."""
+    (kafka,) = objects(overlay, "Kafka")
+    cluster = kafka["metadata"]["name"]
+    listeners = {
+        f"{cluster}-kafka-bootstrap:{listener['port']}": listener
+        for listener in kafka["spec"]["kafka"]["listeners"]
+    }
+    users = kafka_users(overlay)
+    pod = dep["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    problems: list[str] = []
+    for _, c in pod_containers(dep):
+        where = f"{dep['metadata']['name']}/{c['name']}"
+        values: dict[str, str] = {}
+        for ref in c.get("envFrom", []):
+            values.update(configmap_data(overlay, ref["configMapRef"]["name"]))
+        env = {e["name"]: e for e in c.get("env", [])}
+        values.update({n: e["value"] for n, e in env.items() if "value" in e})
+        for name in [n for n in {*values, *env} if n.endswith("KAFKA_BOOTSTRAP_SERVERS")]:
+            prefix = name.removesuffix("KAFKA_BOOTSTRAP_SERVERS")
+            listener = listeners.get(values.get(name, ""))
+            if listener is None:
+                problems.append(f"{where}: {name} is not a listener of {cluster}")
+                continue
+            protocol = values.get(prefix + "KAFKA_SECURITY_PROTOCOL")
+            if protocol not in SASL_PROTOCOLS:
+                problems.append(f"{where}: {prefix}KAFKA_SECURITY_PROTOCOL={protocol}")
+            elif (protocol == "SASL_SSL") != bool(listener["tls"]):
+                problems.append(f"{where}: {protocol} on a listener with tls={listener['tls']}")
+            auth = listener["authentication"]["type"]
+            if values.get(prefix + "KAFKA_SASL_MECHANISM") != LISTENER_MECHANISMS[auth]:
+                problems.append(f"{where}: mechanism is not {LISTENER_MECHANISMS[auth]}")
+            username = values.get(prefix + "KAFKA_SASL_USERNAME", "")
+            if username not in users:
+                problems.append(f"{where}: {prefix}KAFKA_SASL_USERNAME={username!r} no KafkaUser")
+            password = env.get(prefix + "KAFKA_SASL_PASSWORD", {})
+            ref = password.get("valueFrom", {}).get("secretKeyRef", {})
+            if (ref.get("name"), ref.get("key")) != (username, "password"):
+                problems.append(f"{where}: password not from the Secret of KafkaUser {username}")
+            if protocol == "SASL_SSL":
+                cafile = values.get(prefix + "KAFKA_SSL_CAFILE", "")
+                mounts = {
+                    m["mountPath"].rstrip("/") + "/" + item["path"]
+                    for m in c.get("volumeMounts", [])
+                    for item in volumes.get(m["name"], {}).get("secret", {}).get("items", [])
+                    if volumes[m["name"]]["secret"]["secretName"] == f"{cluster}-cluster-ca-cert"
+                    and item["key"] == CA_SECRET_KEY
+                }
+                if cafile not in mounts:
+                    problems.append(f"{where}: CA file {cafile!r} is not the cluster CA")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_that_talks_to_kafka_authenticates_from_a_secret(
+    overlay: str,
+) -> None:
+    deployments = objects(overlay, "Deployment")
+    assert deployments
+    for dep in deployments:
+        assert kafka_credential_problems(overlay, dep) == []
+    # The registration Deployment is one of them.
+    (main,) = one(overlay, "Deployment", "registration")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in main["env"]}
+    assert "secretKeyRef" in env["REGISTRATION_KAFKA_SASL_PASSWORD"]["valueFrom"]
+
+
+def test_kafka_credential_check_catches_a_literal_password() -> None:
+    """Guards the guard: a password typed in, or a plaintext protocol, must fail."""
+    dep = copy.deepcopy(one("prod", "Deployment", "registration"))
+    (main,) = dep["spec"]["template"]["spec"]["containers"]
+    main["env"] = [
+        {"name": e["name"], "value": "hunter2"}
+        if e["name"] == "REGISTRATION_KAFKA_SASL_PASSWORD"
+        else e
+        for e in main["env"]
+    ]
+    main["env"].append({"name": "REGISTRATION_KAFKA_SECURITY_PROTOCOL", "value": "PLAINTEXT"})
+    problems = kafka_credential_problems("prod", dep)
+    assert any("password not from the Secret" in p for p in problems), problems
+    assert any("KAFKA_SECURITY_PROTOCOL=PLAINTEXT" in p for p in problems), problems
 
 
 # ---------------------------------------------------------------------------------------
