@@ -6,8 +6,10 @@ view); these tests hold them to the models and to the personal-data rules.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +84,15 @@ def test_public_examples_carry_pseudonyms_and_masked_numbers_only(model: type[Ev
 def test_restricted_examples_use_synthetic_numbers_that_pass_gb_11643(model: type[Event]) -> None:
     for example in examples(model):
         ResidentId.parse(example["id_number"], today=date(2026, 1, 1))
+
+
+def test_the_readme_worked_example_is_the_catalogues() -> None:
+    """README's full ResidenceDeclared record is the generated one, not a drifting copy."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("A `registration.ResidenceDeclared.v1` record in full") :]
+    headers = section.split("```text\n", 1)[1].split("```", 1)[0]
+    body = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    assert body == examples(registration.events.ResidenceDeclared)[0]
+    catalogue = (root / "schemas/registration/EVENTS.md").read_text(encoding="utf-8")
+    assert headers.removeprefix(f"key: {body['property_id']}\n") in catalogue
