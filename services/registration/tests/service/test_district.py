@@ -1,14 +1,20 @@
-"""The demo district generator, at a tiny scale, against the service in-process."""
+"""The demo district generator, at a tiny scale, against the service in-process.
+
+Scale 0.002 of the office: 4 buildings (one run by a sublessor), 136 move-in declarations
+by 125 persons, 12 employers, 16 agreements. Seed 4 gives every kind of event at least
+once (moves declared by the person, renewals, revocations, leaves of both kinds).
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pytest
 from _places_helpers import admin
 from _registration_helpers import JWT_SECRET, Registration
 
-from registration.district import generate
+from registration.district import DECLARATIONS, generate
 
 
 @pytest.mark.timeout(300)
@@ -22,35 +28,84 @@ async def test_the_district_generator_creates_what_the_figures_then_count(
         "http://registration.test",
         JWT_SECRET,
         scale=0.002,
-        seed=7,
-        concurrency=4,
+        seed=4,
+        concurrency=8,
         client=svc.client,
         today=date(2026, 3, 4),
         log=lines.append,
     )
+    await svc.drain()
 
-    assert ok, "\n".join(lines)
-    assert stats.error_count == 0, "\n".join(lines)
-    created = stats.created
-    assert (created["properties"], created["declarations"], created["employers"]) == (4, 136, 12)
-    assert 0 < created["self_declared"] < created["declarations"]
+    report = "\n".join(lines)
+    assert ok, report
+    assert stats.error_count == 0, report
+    c = stats.created
+    move_ins = {d: c[f"move_ins.{d}"] for d in ("landlord", "manager", "person", "officer")}
+    move_outs = sum(c[f"move_outs.{d}"] for d in ("landlord", "manager", "officer"))
+    hires, leaves = c["hires.roster"] + c["hires.single"], c["leaves.roster"] + c["leaves.single"]
+    # Every kind of event happened: moves (some declared by the person), move-outs,
+    # declarations by the sublessor, hires and leaves by roster and one by one.
+    assert sum(move_ins.values()) == round(DECLARATIONS * 0.002) == 136
+    assert all(move_ins.values()), move_ins
+    assert c["persons"] == 125
+    assert c["moves_elsewhere"] == c["residences_ended_by_moves"] == 136 - 125
+    assert move_outs > 0
+    assert c["managers.party.person"] == c["managers.sublessor"] == 1
+    assert all(c[k] for k in ("hires.roster", "hires.single", "leaves.roster", "leaves.single"))
+    assert c["agreements.renewed.landlord"] + c["agreements.renewed.employer"] > 0
+    assert c["agreements.revoked.tenant"] > 0
+    # The summary reports them per kind, and the request rate.
+    for said in (
+        "buildings 4 with 84 rooms",
+        "landlords 3: persons 0",
+        "managers: sublessors 1",
+        f"persons 125; move-ins 136: landlord {move_ins['landlord']}",
+        f"moves elsewhere 11 (previous residence ended 11); move-outs {move_outs}:",
+        f"hires {hires} ",
+        f"leaves {leaves} ",
+        " req/s; 0 failed, error share 0.00%",
+    ):
+        assert said in report, said
+
+    # The figures count what is current: a move elsewhere ended the previous residence,
+    # a move-out ended it, a leave ended the employment, a renewal replaced its agreement.
     response = await svc.client.get(
         "/figures/community?community=Wentang&months=6&until=2026-03", headers=admin(svc)
     )
     assert response.status_code == 200, response.text
     body = response.json()
     total = body["total"]
-    assert len(body["grids"]) == created["grids"] == 2
-    assert total["rental_properties"] == created["properties"]
-    assert total["rooms"] == 84
-    assert total["active_residences"] == created["declarations"]
-    assert total["persons_with_active_residence"] == created["declarations"]
-    assert total["employers"] == created["employers"]
-    assert total["active_employments"] == created["hires"] > 0
+    assert len(body["grids"]) == c["grids"] == 2
+    assert (total["rental_properties"], total["rooms"]) == (c["buildings"], c["rooms"]) == (4, 84)
+    assert total["active_residences"] == c["persons"] - move_outs
+    assert total["persons_with_active_residence"] == total["active_residences"]
+    assert total["employers"] == c["employers"] == 12
+    assert total["active_employments"] == hires - leaves
     in_force = total["agreements_in_force"]
-    assert sum(in_force.values()) == created["agreements"] == 16
-    assert in_force["landlord"] == created["agreements_landlord"]
-    assert in_force["employer"] == created["agreements_employer"]
-    assert in_force["tenant"] == created["agreements_tenant"]
+    for kind in ("landlord", "tenant", "employer"):
+        assert in_force[kind] == c[f"agreements.signed.{kind}"] - c[f"agreements.revoked.{kind}"]
     assert total["properties_without_agreement"] == 4 - in_force["landlord"]
     assert total["employers_without_agreement"] == 12 - in_force["employer"]
+    # Every move-in, moves included, is a declaration of this month; officers' are not
+    # self-declarations.
+    assert body["period"]["declarations"] == 136
+    assert body["period"]["self_declared"] == 136 - move_ins["officer"]
+
+    # Through the properties: each current resident once, in one place; the sublessor is a
+    # person party managing its building.
+    residents: Counter[str] = Counter()
+    managers = []
+    for property_id in stats.property_ids:
+        prop = await svc.client.get(f"/properties/{property_id}", headers=admin(svc))
+        assert prop.status_code == 200, prop.text
+        residents.update(r["person_ref"] for r in prop.json()["residences"])
+        listed = await svc.client.get(f"/properties/{property_id}/managers", headers=admin(svc))
+        assert listed.status_code == 200, listed.text
+        managers += listed.json()["managers"]
+    assert sum(residents.values()) == total["active_residences"]
+    assert set(residents.values()) == {1}
+    assert [(m["kind"], m["party_kind"]) for m in managers] == [("sublessor", "person")]
+    party = await svc.client.get(f"/parties/{managers[0]['party_id']}", headers=admin(svc))
+    assert party.status_code == 200, party.text
+    assert party.json()["kind"] == "person"
+    assert party.json()["person_ref"] in residents  # the sublessor lives in the building
