@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from _devstack_helpers import group_roundtrip, unique
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
 from devstack.kafka import (
+    SUPER_USER,
+    Acl,
     KafkaBroker,
     KafkaStartError,
     cache_dir,
+    create_acls,
     create_topics,
     resolve_classpath,
 )
@@ -76,3 +83,62 @@ def test_a_cluster_id_starting_with_a_dash_still_formats(monkeypatch: pytest.Mon
     monkeypatch.setattr(kafka, "_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStUv")
     with kafka.KafkaBroker() as broker:
         assert broker.bootstrap.startswith("127.0.0.1:")
+
+
+# --------------------------------------------------------------------------- SASL + ACLs
+def test_scram_users_are_checked_before_anything_starts() -> None:
+    with pytest.raises(ValueError, match="super user"):
+        KafkaBroker(scram_users={SUPER_USER: "pw"})
+    with pytest.raises(ValueError, match="A-Za-z0-9"):
+        KafkaBroker(scram_users={"alice": 'pw"; evil'})
+    assert KafkaBroker().client_options() == {}
+    assert not KafkaBroker().authenticated
+
+
+def test_scram_mode_properties() -> None:
+    broker = KafkaBroker(scram_users={"alice": "alice-pw"})
+    broker.port, broker.controller_port = 19092, 19093
+    props = dict(line.split("=", 1) for line in broker._properties(Path("/tmp/x")).splitlines())
+    assert props["listeners"] == ("SASL_PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093")
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == f"User:{SUPER_USER};User:ANONYMOUS"
+    assert (
+        broker._scram_arguments()[-1] == "--add-scram=SCRAM-SHA-512=[name=alice,password=alice-pw]"
+    )
+    assert broker.client_options("alice") == {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "alice",
+        "sasl_plain_password": "alice-pw",
+    }
+
+
+async def _produce(bootstrap: str, topic: str, **options: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=10000, **options)
+    try:
+        await producer.start()
+        await producer.send_and_wait(topic, b"v", key=b"k")
+    finally:
+        await producer.stop()
+
+
+def test_scram_broker_authenticates_and_enforces_acls() -> None:
+    with KafkaBroker(scram_users={"alice": "alice-pw"}) as kafka:
+        assert kafka.authenticated
+        topic = unique("t-acl")
+        create_topics(kafka.bootstrap, [topic], partitions=1, client_options=kafka.client_options())
+        alice = kafka.client_options("alice")
+        with pytest.raises(TopicAuthorizationFailedError):  # no ACL yet: nothing allowed
+            asyncio.run(_produce(kafka.bootstrap, topic, **alice))
+        create_acls(
+            kafka.bootstrap,
+            [Acl("User:alice", "topic", topic, "Write")],
+            kafka.client_options(),
+        )
+        asyncio.run(_produce(kafka.bootstrap, topic, **alice))
+        with pytest.raises(KafkaConnectionError):  # no SASL: no metadata, nothing
+            asyncio.run(_produce(kafka.bootstrap, topic))
+        with pytest.raises(KafkaConnectionError):
+            asyncio.run(_produce(kafka.bootstrap, topic, **{**alice, "sasl_plain_password": "x"}))

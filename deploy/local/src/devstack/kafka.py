@@ -3,23 +3,37 @@
 The jars are resolved once with Maven into a cache directory outside the repository
 (``$DEVSTACK_CACHE/kafka-4.1.1`` or ``~/.cache/devstack/kafka-4.1.1``) and each
 :class:`KafkaBroker` runs ``kafka.Kafka`` from that classpath in a throwaway directory.
+
+``KafkaBroker(scram_users={"registration": "pw", ...})`` is the opt-in authenticated
+mode: the client listener is SASL_PLAINTEXT with SCRAM-SHA-512 only, the credentials are
+written into the cluster metadata when the storage is formatted (``--add-scram``), and
+``StandardAuthorizer`` enforces ACLs (nothing is allowed without one) for every principal
+except the super user ``admin`` (random password, see :meth:`KafkaBroker.client_options`).
+:func:`acreate_acls` adds ACLs through the admin API. The controller listener stays
+PLAINTEXT on 127.0.0.1, and its principal ``User:ANONYMOUS`` is a super user: the
+broker registers with its own controller over it. Clients never reach it through the
+bootstrap address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import fcntl
 import hashlib
 import os
+import re
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from devstack._proc import ProcessInTempDir, java_bin, log_tail, run_async
 from devstack.ports import free_port
@@ -27,10 +41,14 @@ from devstack.ports import free_port
 __all__ = [
     "KAFKA_VERSION",
     "POM_PATH",
+    "SUPER_USER",
+    "Acl",
     "KafkaBroker",
     "KafkaStartError",
+    "acreate_acls",
     "acreate_topics",
     "cache_dir",
+    "create_acls",
     "create_topics",
     "resolve_classpath",
     "wait_for_kafka",
@@ -124,11 +142,14 @@ def resolve_classpath(pom: Path | None = None, timeout: float = 600.0) -> Path:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-async def _probe(bootstrap: str) -> None:
+async def _probe(bootstrap: str, client_options: Mapping[str, Any] | None = None) -> None:
     from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped, unused-ignore]
 
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=5000, connections_max_idle_ms=10000
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=5000,
+        connections_max_idle_ms=10000,
+        **dict(client_options or {}),
     )
     try:
         await admin.start()  # bootstrap: a metadata request must succeed
@@ -141,10 +162,12 @@ def wait_for_kafka(
     bootstrap: str,
     timeout: float = 60.0,
     proc: subprocess.Popen[Any] | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Block until a real Kafka client can fetch cluster metadata from ``bootstrap``.
 
     When ``proc`` is given, stop waiting as soon as that process exits.
+    ``client_options``: aiokafka security options (SASL) for an authenticated listener.
     """
     deadline = time.monotonic() + timeout
     host, _, port = bootstrap.split(",")[0].rpartition(":")
@@ -161,7 +184,7 @@ def wait_for_kafka(
             time.sleep(0.1)
             continue
         try:
-            run_async(lambda: _probe(bootstrap))
+            run_async(lambda: _probe(bootstrap, client_options))
             return
         except Exception as exc:
             last = exc
@@ -169,7 +192,12 @@ def wait_for_kafka(
     raise KafkaStartError(f"no Kafka metadata from {bootstrap} within {timeout}s: {last!r}")
 
 
-async def acreate_topics(bootstrap: str, names: Iterable[str], partitions: int = 3) -> None:
+async def acreate_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int = 3,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
     """Create topics through the Kafka admin API; existing topics are left alone."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped, unused-ignore]
     from aiokafka.errors import TopicAlreadyExistsError, for_code  # type: ignore[import-untyped, unused-ignore]
@@ -177,7 +205,9 @@ async def acreate_topics(bootstrap: str, names: Iterable[str], partitions: int =
     wanted = sorted(set(names))
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **dict(client_options or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -198,14 +228,152 @@ async def acreate_topics(bootstrap: str, names: Iterable[str], partitions: int =
         await admin.close()
 
 
-def create_topics(bootstrap: str, names: Iterable[str], partitions: int = 3) -> None:
+def create_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int = 3,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
     """Synchronous :func:`acreate_topics` (idempotent)."""
     names = list(names)
-    run_async(lambda: acreate_topics(bootstrap, names, partitions))
+    run_async(lambda: acreate_topics(bootstrap, names, partitions, client_options))
+
+
+# --------------------------------------------------------------------------- ACLs
+# Kafka's wire codes (org.apache.kafka.common.{resource,acl}).
+_RESOURCE_TYPES = {"topic": 2, "group": 3, "cluster": 4, "transactionalId": 5}
+_PATTERN_TYPES = {"literal": 3, "prefix": 4}
+_OPERATIONS = {
+    "All": 2,
+    "Read": 3,
+    "Write": 4,
+    "Create": 5,
+    "Delete": 6,
+    "Alter": 7,
+    "Describe": 8,
+    "ClusterAction": 9,
+    "DescribeConfigs": 10,
+    "AlterConfigs": 11,
+    "IdempotentWrite": 12,
+}
+_PERMISSIONS = {"deny": 2, "allow": 3}
+
+
+@dataclass(frozen=True)
+class Acl:
+    """One Kafka ACL binding, spelt like a Strimzi ``KafkaUser`` rule.
+
+    ``Acl("User:registration", "topic", "registration.events", "Write")``; the cluster
+    resource is named ``kafka-cluster``.
+    """
+
+    principal: str
+    resource_type: Literal["topic", "group", "cluster", "transactionalId"]
+    name: str
+    operation: str
+    pattern_type: Literal["literal", "prefix"] = "literal"
+    permission: Literal["allow", "deny"] = "allow"
+    host: str = "*"
+
+    def wire(self) -> tuple[int, str, int, str, str, int, int]:
+        """The CreateAcls v1 creation tuple."""
+        return (
+            _RESOURCE_TYPES[self.resource_type],
+            self.name,
+            _PATTERN_TYPES[self.pattern_type],
+            self.principal,
+            self.host,
+            _OPERATIONS[self.operation],
+            _PERMISSIONS[self.permission],
+        )
+
+
+def _acl_requests() -> tuple[type, type]:
+    """CreateAcls and DescribeAcls pinned to v1 (aiokafka has no ACL admin API)."""
+    from aiokafka.protocol.admin import (  # type: ignore[import-untyped, unused-ignore]
+        CreateAclsRequest_v1,
+        DescribeAclsRequest_v1,
+    )
+    from aiokafka.protocol.api import Request  # type: ignore[import-untyped, unused-ignore]
+
+    class CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc, unused-ignore]
+        API_KEY = 30
+
+        def __init__(self, creations: list[tuple[Any, ...]]) -> None:
+            self.creations = creations
+
+        def build(self, request_struct_class: Any) -> Any:
+            return request_struct_class(self.creations)
+
+    class DescribeAllAcls(Request[DescribeAclsRequest_v1]):  # type: ignore[misc, unused-ignore]
+        API_KEY = 29
+
+        def build(self, request_struct_class: Any) -> Any:
+            # any resource type (1), any name, any pattern (1), any principal, host,
+            # operation (1), permission (1)
+            return request_struct_class(1, None, 1, None, None, 1, 1)
+
+    return CreateAcls, DescribeAllAcls
+
+
+async def acreate_acls(
+    bootstrap: str,
+    acls: Iterable[Acl],
+    client_options: Mapping[str, Any] | None = None,
+    visible_within_s: float = 15.0,
+) -> None:
+    """Create ACLs (as a super user) and wait until the broker enforces all of them."""
+    from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped, unused-ignore]
+    from aiokafka.errors import for_code  # type: ignore[import-untyped, unused-ignore]
+
+    wanted = list(dict.fromkeys(acls))
+    if not wanted:
+        return
+    create, describe = _acl_requests()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=15000, **dict(client_options or {})
+    )
+    await admin.start()
+    try:
+        response = await admin._send_request(create([a.wire() for a in wanted]))
+        for acl, (code, message) in zip(wanted, response.creation_responses, strict=True):
+            if code:
+                raise for_code(code)(f"creating {acl} failed: {message}")
+        expected = {a.wire() for a in wanted}
+        deadline = time.monotonic() + visible_within_s
+        while True:
+            described = await admin._send_request(describe())
+            present = {
+                (rtype, rname, ptype, principal, host, op, perm)
+                for rtype, rname, ptype, bindings in described.resources
+                for principal, host, op, perm in bindings
+            }
+            if expected <= present:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"ACLs not visible in {visible_within_s}s: {expected - present}")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+def create_acls(
+    bootstrap: str, acls: Iterable[Acl], client_options: Mapping[str, Any] | None = None
+) -> None:
+    """Synchronous :func:`acreate_acls`."""
+    acls = list(acls)
+    run_async(lambda: acreate_acls(bootstrap, acls, client_options))
 
 
 def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+
+
+#: The super user of the authenticated mode (ACLs do not apply to it).
+SUPER_USER = "admin"
+#: What ``--add-scram`` takes unquoted, and a JAAS string without escaping.
+_SCRAM_TOKEN = re.compile(r"^[A-Za-z0-9._-]+$")
+_SASL_MECHANISM = "SCRAM-SHA-512"
 
 
 class KafkaBroker(ProcessInTempDir):
@@ -224,11 +392,25 @@ class KafkaBroker(ProcessInTempDir):
         stop_timeout: float = 20.0,
         heap: str = "512m",
         extra_properties: dict[str, str] | None = None,
+        scram_users: Mapping[str, str] | None = None,
     ) -> None:
+        """``scram_users`` (user -> password) switches on SASL/SCRAM-SHA-512 and ACLs.
+
+        Names and passwords: letters, digits, ``.``, ``_`` and ``-`` only.
+        """
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.heap = heap
         self.extra_properties = dict(extra_properties or {})
+        self.scram_users: dict[str, str] | None = None
+        if scram_users is not None:
+            if SUPER_USER in scram_users:
+                raise ValueError(f"{SUPER_USER!r} is the launcher's own super user")
+            users = {SUPER_USER: secrets.token_urlsafe(24), **scram_users}
+            for user, password in users.items():
+                if not (_SCRAM_TOKEN.match(user) and _SCRAM_TOKEN.match(password)):
+                    raise ValueError(f"SCRAM user {user!r}: use [A-Za-z0-9._-] only")
+            self.scram_users = users
         self.port = 0
         self.controller_port = 0
         self.tmpdir: Path | None = None
@@ -248,18 +430,56 @@ class KafkaBroker(ProcessInTempDir):
             raise RuntimeError("KafkaBroker is not started")
         return self.tmpdir / "broker.log"
 
+    @property
+    def authenticated(self) -> bool:
+        """True in the SASL/SCRAM + ACL mode."""
+        return self.scram_users is not None
+
+    def client_options(self, user: str = SUPER_USER) -> dict[str, Any]:
+        """aiokafka keyword arguments to connect as ``user`` (``{}`` without SASL)."""
+        if self.scram_users is None:
+            return {}
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": _SASL_MECHANISM,
+            "sasl_plain_username": user,
+            "sasl_plain_password": self.scram_users[user],
+        }
+
+    def _listener_properties(self) -> dict[str, str]:
+        controller = f"CONTROLLER://127.0.0.1:{self.controller_port}"
+        if self.scram_users is None:
+            return {
+                "listeners": f"PLAINTEXT://127.0.0.1:{self.port},{controller}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            }
+        admin = self.scram_users[SUPER_USER]
+        return {
+            "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},{controller}",
+            "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": _SASL_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": _SASL_MECHANISM,
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{SUPER_USER}" password="{admin}";'
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            # ANONYMOUS: the broker's own requests on the PLAINTEXT controller listener.
+            "super.users": f"User:{SUPER_USER};User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
+        }
+
     def _properties(self, data_dir: Path) -> str:
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
-            "listeners": (
-                f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
-            ),
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            **self._listener_properties(),
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(data_dir),
             "num.partitions": "3",
             "default.replication.factor": "1",
@@ -288,7 +508,12 @@ class KafkaBroker(ProcessInTempDir):
         try:
             self._launch(lib, log4j)
             assert self._proc is not None
-            wait_for_kafka(self.bootstrap, self.startup_timeout, proc=self._proc)
+            wait_for_kafka(
+                self.bootstrap,
+                self.startup_timeout,
+                proc=self._proc,
+                client_options=self.client_options(),
+            )
         except BaseException as exc:
             tail = log_tail(self.log_path) if self.tmpdir else ""
             self.stop()
@@ -326,6 +551,7 @@ class KafkaBroker(ProcessInTempDir):
                 "-c",
                 str(config),
                 "--standalone",
+                *self._scram_arguments(),
             ],
             capture_output=True,
             text=True,
@@ -356,6 +582,13 @@ class KafkaBroker(ProcessInTempDir):
             cwd=self.tmpdir,
             start_new_session=True,
         )
+
+    def _scram_arguments(self) -> list[str]:
+        """``--add-scram`` per user: credentials in the metadata from the first start."""
+        args: list[str] = []
+        for user, password in (self.scram_users or {}).items():
+            args.append(f"--add-scram={_SASL_MECHANISM}=[name={user},password={password}]")
+        return args
 
     def stop(self) -> None:
         super().stop()
