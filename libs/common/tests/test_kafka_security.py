@@ -149,3 +149,11 @@ def test_the_password_is_never_printed(caplog: pytest.LogCaptureFixture) -> None
     ]
     assert not [t for t in texts if PASSWORD in t]
     assert "scram512" in json.dumps(document)  # the mechanism is documented, not the secret
+
+
+def test_an_authenticated_service_creates_no_topics() -> None:
+    """Topics are declared (KafkaTopic); the principal has no Create right to try with."""
+    plain = build_runtime("ksec", _Settings(database_url="sqlite+aiosqlite://"))
+    assert plain.broker.config.allow_auto_create_topics is True
+    sasl = build_runtime("ksec", _sasl())
+    assert sasl.broker.config.allow_auto_create_topics is False

@@ -137,6 +137,7 @@ def build_runtime(
     ) -> Awaitable[object]:
         return await holder["runtime"].send(topic, key, value, headers)
 
+    security = broker_security(settings)
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         acks="all",
@@ -144,7 +145,11 @@ def build_runtime(
         linger_ms=2,
         client_id=name,
         # SASL / TLS from the KAFKA_SECURITY_* settings (None: plaintext, no authentication).
-        security=broker_security(settings),
+        security=security,
+        # FastStream creates a subscriber's topics when it starts. An authenticated service
+        # must not try: its topics are declared (KafkaTopic), and its principal has no
+        # Create right, so each attempt would log a misleading authorization failure.
+        allow_auto_create_topics=security is None,
         # Per-message "Received/Processed" lines at DEBUG, through our structlog handler.
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
