@@ -231,11 +231,15 @@ def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(
     with running(registration, {"REGISTRATION_RUN_RELAY": "false"}):
         asyncio.run(produce(kafka, records))
         assert wait_for_declarations(registration, grid, len(good)) == len(good)
-        mine = asyncio.run(read_topic(kafka, TOPIC + ".dlq", key=key, expect=3))
-        assert len(mine) == 3
+        # Two of registration's consumer groups read the topic: each dead-letters the
+        # three, and says which group it is.
+        mine = asyncio.run(read_topic(kafka, TOPIC + ".dlq", key=key, expect=6))
+        assert len(mine) == 6
         for record in mine:
             headers = dict(record.headers)
             assert headers["dlq_error"]
             assert headers["dlq_original_topic"] == TOPIC.encode()
+        groups = sorted(dict(r.headers)["dlq_consumer"] for r in mine)
+        assert groups == [b"registration.figures"] * 3 + [b"registration.reconciliation"] * 3
         errors = sorted(dict(r.headers)["dlq_error_type"] for r in mine)
-        assert errors == [b"PoisonMessage"] * 3
+        assert errors == [b"PoisonMessage"] * 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,12 +66,20 @@ def record(parcel: str, *, ce_id: str, offset: int = 0, poison: bool = False) ->
 class Dlq:
     def __init__(self) -> None:
         self.records: list[tuple[Any, str, int]] = []
+        self.consumers: set[str] = set()
 
-    async def __call__(self, rec: Any, exc: BaseException, attempts: int) -> None:
+    async def __call__(self, rec: Any, exc: BaseException, attempts: int, consumer: str) -> None:
         self.records.append((rec, type(exc).__name__, attempts))
+        self.consumers.add(consumer)
 
 
-def make_inbox(sessions: async_sessionmaker[AsyncSession], dlq: Dlq, *, fail_on: str = "") -> Inbox:
+def make_inbox(
+    sessions: async_sessionmaker[AsyncSession],
+    dlq: Dlq,
+    *,
+    fail_on: str = "",
+    foreign_topic: bool = False,
+) -> Inbox:
     async def tally(session: AsyncSession, event: Any, envelope: Envelope) -> None:
         if event.parcel_id == fail_on:
             raise RuntimeError("handler broke")
@@ -84,6 +93,7 @@ def make_inbox(sessions: async_sessionmaker[AsyncSession], dlq: Dlq, *, fail_on:
         dead_letter=dlq,
         max_attempts=2,
         backoff_s=0,
+        foreign_topic=foreign_topic,
     )
 
 
@@ -136,6 +146,7 @@ async def test_poison_in_a_batch_is_dead_lettered_and_the_rest_applied(
     assert outcome == {"applied": 2, "dead_lettered": 1}
     assert await entries(sessions) == ["e1:p1", "e3:p3"]
     assert [(r.offset, kind, n) for r, kind, n in dlq.records] == [(1, "PoisonMessage", 1)]
+    assert dlq.consumers == {"tally"}
 
 
 async def test_a_failing_handler_sends_only_its_record_to_the_dlq_after_retries(
@@ -151,3 +162,34 @@ async def test_a_failing_handler_sends_only_its_record_to_the_dlq_after_retries(
     assert outcome == {"applied": 2, "dead_lettered": 1}
     assert await entries(sessions) == ["e1:p1", "e3:p3"]
     assert [(r.offset, kind, n) for r, kind, n in dlq.records] == [(2, "RuntimeError", 2)]
+
+
+def typed(record_: ConsumerRecord, ce_type: str) -> ConsumerRecord:
+    """The record with another ``ce_type`` header."""
+    headers = [(k, ce_type.encode() if k == "ce_type" else v) for k, v in record_.headers]
+    return dataclasses.replace(record_, headers=headers)
+
+
+@pytest.mark.parametrize("foreign_topic", [False, True])
+async def test_unknown_types_are_poison_on_an_own_topic_and_skipped_on_a_foreign_one(
+    sessions: async_sessionmaker[AsyncSession], foreign_topic: bool
+) -> None:
+    dlq = Dlq()
+    inbox = make_inbox(sessions, dlq, foreign_topic=foreign_topic)
+
+    outcome = await inbox.handle_batch(
+        [
+            record("p1", ce_id="e1"),
+            typed(record("p2", ce_id="e2", offset=1), "batchtest.ParcelWeighed.v1"),
+            # A version of the very event this inbox handles is never skipped.
+            typed(record("p3", ce_id="e3", offset=2), "batchtest.ParcelScanned.v7"),
+        ]
+    )
+
+    assert await entries(sessions) == ["e1:p1"]
+    if foreign_topic:
+        assert outcome == {"applied": 1, "ignored": 1, "dead_lettered": 1}
+        assert [r.offset for r, _kind, _n in dlq.records] == [2]
+    else:
+        assert outcome == {"applied": 1, "dead_lettered": 2}
+        assert [r.offset for r, _kind, _n in dlq.records] == [1, 2]

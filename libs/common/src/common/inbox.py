@@ -3,22 +3,23 @@
 A consumer's handler runs in a database transaction that also records the event's
 ``ce_id`` in the inbox table; an event seen before is skipped. FastStream's subscriber
 commits the Kafka offset only after the handler returned (``AckPolicy.NACK_ON_ERROR``),
-i.e. after the database commit. :class:`DeadLetterMiddleware` retries a failing
-message a bounded number of times with backoff, then moves it to ``<topic>.dlq`` with
-the error in headers, so the partition moves on.
+i.e. after the database commit. A failing message is retried a bounded number of times
+with backoff, then moved to ``<topic>.dlq`` with the error and the consumer group in
+headers, so the partition moves on (see :func:`retrying`).
+
+On a topic another context owns, types this service has no model for are expected and
+skipped (``Inbox(foreign_topic=True)``); on a service's own topic they are poison.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
-from faststream import BaseMiddleware
 from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy import insert
@@ -44,15 +45,22 @@ Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 """Message headers: FastStream's dict or a consumer record's list of pairs."""
 
-DeadLetter = Callable[[Any, BaseException, int], Awaitable[None]]
-"""Send one consumer record to its dead-letter topic with the error (record, error, attempts)."""
+DeadLetter = Callable[[Any, BaseException, int, str], Awaitable[None]]
+"""Send one consumer record to its dead-letter topic: (record, error, attempts, consumer)."""
+
+BatchHandle = Callable[[Sequence[Any]], Awaitable[object]]
+"""Apply a batch of consumer records (``Inbox.handle_batch``, say)."""
 
 
-async def publish_dead_letter(send: Send, record: Any, exc: BaseException, attempts: int) -> None:
+async def publish_dead_letter(
+    send: Send, record: Any, exc: BaseException, attempts: int, consumer: str
+) -> None:
     """Publish ``record`` to ``<topic>.dlq`` with the error in headers; await the ack.
 
-    If this publish fails the exception propagates: the message is not acknowledged
-    and comes back, so nothing is lost.
+    Several services' consumer groups may read one topic and share its ``.dlq``: the
+    ``dlq_consumer`` header names the group that gave up, so each can find, and replay,
+    its own. If this publish fails the exception propagates: the message is not
+    acknowledged and comes back, so nothing is lost.
     """
     topic = record.topic + DLQ_SUFFIX
     headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
@@ -63,12 +71,14 @@ async def publish_dead_letter(send: Send, record: Any, exc: BaseException, attem
         ("dlq_original_partition", str(record.partition).encode()),
         ("dlq_original_offset", str(record.offset).encode()),
         ("dlq_attempts", str(attempts).encode()),
+        ("dlq_consumer", consumer.encode()),
     ]
     ack = await send(topic, record.key or b"", record.value or b"", headers)
     await ack
     metrics.DEAD_LETTERS.labels(record.topic).inc()
     log.error(
         "consumer.dead_lettered",
+        consumer=consumer,
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
@@ -82,13 +92,14 @@ class PoisonMessage(Exception):
 
 
 def decode_event(
-    headers: Headers, body: bytes, interesting: set[str]
+    headers: Headers, body: bytes, interesting: set[str], *, foreign_topic: bool = False
 ) -> tuple[Envelope, Event | None]:
     """Envelope and model of a message; the model is None for an uninteresting type.
 
     Raises :class:`PoisonMessage` for missing/invalid CloudEvents headers, a type that
-    is not ``<context>.<Name>.v<N>``, a known event name with a version this code does
-    not know, an unknown type, or a body that does not validate.
+    is not ``<context>.<Name>.v<N>``, an interesting event name with a version this code
+    does not know, an unknown type (except on a ``foreign_topic``: another context's
+    topic carries types this service has no model for), or a body that does not validate.
     """
     try:
         envelope = Envelope.from_headers(headers)
@@ -98,10 +109,10 @@ def decode_event(
     if parsed is None:
         raise PoisonMessage(f"malformed ce_type {envelope.type!r}")
     model = event_class(envelope.type)
+    if parsed[0] not in interesting and (model is not None or foreign_topic):
+        return envelope, None
     if model is None:
         raise PoisonMessage(f"unknown event type or version {envelope.type!r}")
-    if parsed[0] not in interesting:
-        return envelope, None
     try:
         return envelope, model.model_validate_json(body)
     except ValidationError as exc:
@@ -124,8 +135,10 @@ class Inbox:
         dead_letter: DeadLetter | None = None,
         max_attempts: int = 5,
         backoff_s: float = 0.2,
+        foreign_topic: bool = False,
     ) -> None:
         self.consumer = consumer
+        self._foreign_topic = foreign_topic
         self._sessionmaker = sessionmaker
         self._handlers = {cls.ce_type(): h for cls, h in handlers.items()}
         self._interesting = {cls.name for cls in handlers}
@@ -136,7 +149,9 @@ class Inbox:
 
     async def handle(self, headers: Headers, body: bytes) -> str:
         """Apply one message; returns the outcome (applied, duplicate, ignored)."""
-        envelope, event = decode_event(headers, body, self._interesting)
+        envelope, event = decode_event(
+            headers, body, self._interesting, foreign_topic=self._foreign_topic
+        )
         handler = self._handlers.get(envelope.type)
         if event is None or handler is None:
             if event is not None:  # a version of an interesting event we don't handle
@@ -191,13 +206,16 @@ class Inbox:
         for record in records:
             try:
                 envelope, event = decode_event(
-                    record.headers or (), record.value or b"", self._interesting
+                    record.headers or (),
+                    record.value or b"",
+                    self._interesting,
+                    foreign_topic=self._foreign_topic,
                 )
                 handler = self._handlers.get(envelope.type)
                 if event is not None and handler is None:
                     raise PoisonMessage(f"no handler for {envelope.type}")
             except PoisonMessage as exc:
-                await self._dead_letter(record, exc, 1)
+                await self._dead_letter(record, exc, 1, self.consumer)
                 outcomes["dead_lettered"] += 1
                 continue
             if event is None or handler is None:
@@ -239,7 +257,7 @@ class Inbox:
                     break
                 except Exception as exc:
                     if isinstance(exc, PoisonMessage) or attempt == self._max_attempts:
-                        await self._dead_letter(record, exc, attempt)
+                        await self._dead_letter(record, exc, attempt, self.consumer)
                         outcomes["dead_lettered"] += 1
                         break
                     metrics.CONSUMER_RETRIES.labels(record.topic).inc()
@@ -259,25 +277,6 @@ class Inbox:
         stmt = insert_fn(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
         return set((await session.scalars(stmt)).all())
 
-    def batch_subscriber_handler(self) -> Callable[[Any, KafkaMessage], Awaitable[None]]:
-        """The function to register with ``broker.subscriber(..., batch=True)``."""
-
-        async def on_batch(_bodies: Any, msg: KafkaMessage) -> None:
-            raw = msg.raw_message
-            await self.handle_batch(raw if isinstance(raw, tuple | list) else (raw,))
-
-        on_batch.__name__ = f"{self.consumer}_inbox_batch"
-        return on_batch
-
-    def subscriber_handler(self) -> Callable[[bytes, KafkaMessage], Awaitable[None]]:
-        """The function to register with ``broker.subscriber(...)``."""
-
-        async def on_message(body: bytes, msg: KafkaMessage) -> None:
-            await self.handle(msg.headers, body)
-
-        on_message.__name__ = f"{self.consumer}_inbox"
-        return on_message
-
 
 async def raw_body(msg: Any) -> bytes:
     """A FastStream decoder that leaves the body as bytes: the inbox validates it."""
@@ -285,58 +284,51 @@ async def raw_body(msg: Any) -> bytes:
     return body
 
 
-class DeadLetterMiddleware(BaseMiddleware):
-    """Bounded retries with backoff, then ``<topic>.dlq``; poison goes there at once."""
+def retrying(
+    consumer: str,
+    handle: BatchHandle,
+    *,
+    dead_letter: DeadLetter,
+    max_attempts: int,
+    backoff_s: float,
+) -> Callable[[Any, KafkaMessage], Awaitable[None]]:
+    """A FastStream batch handler: ``handle`` the batch's records, retrying with backoff.
 
-    def __init__(
-        self,
-        msg: Any,
-        /,
-        *,
-        context: Any,
-        send: Send,
-        max_attempts: int,
-        backoff_s: float,
-    ) -> None:
-        super().__init__(msg, context=context)
-        self._send = send
-        self._max_attempts = max_attempts
-        self._backoff_s = backoff_s
+    A :class:`PoisonMessage` escaping ``handle`` sends the batch to the dead-letter topic at
+    once; any other error after ``max_attempts`` attempts (an :class:`Inbox` has already
+    isolated and dead-lettered failing records one by one by then). If dead-lettering
+    fails too, the error propagates: the offset is not committed and the batch comes back.
+    """
 
-    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-        record = msg.raw_message
+    async def on_batch(_bodies: Any, msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        records = list(raw) if isinstance(raw, tuple | list) else [raw]
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await call_next(msg)
+                await handle(records)
+                return
             except PoisonMessage as exc:
-                await self._dead_letter(record, exc, attempt)
-                return None
+                failed: BaseException = exc
             except Exception as exc:
-                if attempt >= self._max_attempts:
-                    await self._dead_letter(record, exc, attempt)
-                    return None
-                first = record[0] if isinstance(record, tuple | list) else record
-                metrics.CONSUMER_RETRIES.labels(first.topic).inc()
-                delay = self._backoff_s * 2 ** (attempt - 1)
-                log.warning(
-                    "consumer.retry",
-                    topic=first.topic,
-                    partition=first.partition,
-                    offset=first.offset,
-                    attempt=attempt,
-                    error=str(exc),
-                )
-                await asyncio.sleep(delay)
+                if attempt < max_attempts:
+                    metrics.CONSUMER_RETRIES.labels(records[0].topic).inc()
+                    log.warning(
+                        "consumer.retry",
+                        consumer=consumer,
+                        topic=records[0].topic,
+                        partition=records[0].partition,
+                        offset=records[0].offset,
+                        attempt=attempt,
+                        error=str(exc),
+                    )
+                    await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
+                    continue
+                failed = exc
+            for record in records:
+                await dead_letter(record, failed, attempt, consumer)
+            return
 
-    async def _dead_letter(self, raw: Any, exc: BaseException, attempts: int) -> None:
-        for record in raw if isinstance(raw, tuple | list) else (raw,):
-            await publish_dead_letter(self._send, record, exc, attempts)
-
-
-def dead_letter_middleware(send: Send, *, max_attempts: int, backoff_s: float) -> Any:
-    """A broker middleware factory for :class:`DeadLetterMiddleware`."""
-    return functools.partial(
-        DeadLetterMiddleware, send=send, max_attempts=max_attempts, backoff_s=backoff_s
-    )
+    on_batch.__name__ = f"{consumer.replace('.', '_').replace('-', '_')}_batch"
+    return on_batch

@@ -17,12 +17,14 @@ from datetime import timedelta
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.middlewares import AckPolicy
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from common.clock import Clock, SystemClock
 from common.db import is_postgres, make_engine, make_sessionmaker
-from common.inbox import dead_letter_middleware, publish_dead_letter
+from common.events import Event
+from common.inbox import BatchHandle, Handler, Inbox, publish_dead_letter, raw_body, retrying
 from common.kafka_security import broker_security
 from common.outbox import WAKE, OutboxRelay, Seal
 from common.settings import ServiceSettings
@@ -70,9 +72,66 @@ class Runtime:
         )
         return result if inspect.isawaitable(result) else _done(result)
 
-    async def dead_letter(self, record: Any, exc: BaseException, attempts: int) -> None:
+    async def dead_letter(
+        self, record: Any, exc: BaseException, attempts: int, consumer: str
+    ) -> None:
         """Send one consumer record to its dead-letter topic (see ``common.inbox``)."""
-        await publish_dead_letter(self.send, record, exc, attempts)
+        await publish_dead_letter(self.send, record, exc, attempts, consumer)
+
+    def inbox(
+        self, group: str, handlers: Mapping[type[Event], Handler], *, foreign_topic: bool = False
+    ) -> Inbox:
+        """An :class:`Inbox` of consumer group ``group``, with the service's retry settings.
+
+        ``foreign_topic``: the topic is another context's, whose other event types this
+        service has no model for; they are skipped rather than dead-lettered.
+        """
+        return Inbox(
+            group,
+            self.sessionmaker,
+            handlers,
+            clock=self.clock,
+            dead_letter=self.dead_letter,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_s=self.settings.consumer_backoff_s,
+            foreign_topic=foreign_topic,
+        )
+
+    def subscribe(
+        self,
+        topic: str,
+        group: str,
+        handle: BatchHandle,
+        *,
+        description: str,
+        batch_size: int | None = None,
+    ) -> None:
+        """Consume ``topic`` in batches as consumer group ``group``.
+
+        One database transaction and one offset commit per batch, the offset committed
+        only after ``handle`` returned (``NACK_ON_ERROR``); failures retried, then
+        dead-lettered with the group named (:func:`common.inbox.retrying`). A new group
+        starts from the beginning of the topic.
+        """
+        self.broker.subscriber(
+            topic,
+            group_id=group,
+            batch=True,
+            max_records=batch_size or self.settings.consumer_batch_size,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=raw_body,
+            title=group,
+            description=description,
+        )(
+            retrying(
+                group,
+                handle,
+                dead_letter=self.dead_letter,
+                max_attempts=self.settings.consumer_max_attempts,
+                backoff_s=self.settings.consumer_backoff_s,
+            )
+        )
 
     async def start(self) -> None:
         await self.broker.start()
@@ -153,13 +212,6 @@ def build_runtime(
         # Per-message "Received/Processed" lines at DEBUG, through our structlog handler.
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
-        middlewares=[
-            dead_letter_middleware(
-                send,
-                max_attempts=settings.consumer_max_attempts,
-                backoff_s=settings.consumer_backoff_s,
-            )
-        ],
         **dict(broker_options or {}),
     )
     sessionmaker = make_sessionmaker(engine)

@@ -7,9 +7,7 @@ dead letters (``.dlq``) hold the same personal data and are restricted alike.
 
 from __future__ import annotations
 
-from faststream.middlewares import AckPolicy
-
-from common.inbox import DLQ_SUFFIX, Inbox, raw_body
+from common.inbox import DLQ_SUFFIX, Inbox
 from common.runtime import Runtime
 from registration.app.handlers import RegistrationService
 from registration.events import PERSONS_TOPIC
@@ -23,24 +21,11 @@ TOPICS = (PERSONS_TOPIC, FINDINGS_TOPIC, FINDINGS_TOPIC + DLQ_SUFFIX)
 
 def register_finding_consumer(runtime: Runtime, service: RegistrationService) -> Inbox:
     """``inspection.OccupantFound`` -> a residence declared with channel ``officer``."""
-    findings = Inbox(
-        FINDINGS_GROUP,
-        runtime.sessionmaker,
-        {OccupantFound: service.on_occupant_found},
-        clock=runtime.clock,
-        dead_letter=runtime.dead_letter,
-        max_attempts=runtime.settings.consumer_max_attempts,
-        backoff_s=runtime.settings.consumer_backoff_s,
-    )
-    runtime.broker.subscriber(
+    findings = runtime.inbox(FINDINGS_GROUP, {OccupantFound: service.on_occupant_found})
+    runtime.subscribe(
         FINDINGS_TOPIC,
-        group_id=FINDINGS_GROUP,
-        batch=True,
-        max_records=runtime.settings.consumer_batch_size,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=raw_body,
-        title=FINDINGS_GROUP,
+        FINDINGS_GROUP,
+        findings.handle_batch,
         description="Declares the residences of occupants officers found (channel officer)",
-    )(findings.batch_subscriber_handler())
+    )
     return findings
