@@ -119,6 +119,8 @@ def service_env(
         f"{prefix}_DATABASE_URL": database_url,
         f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         f"{prefix}_KAFKA_IDEMPOTENT_PRODUCER": "true" if idempotent else "false",
+        # Tansu (not idempotent) holds a group join for half the session timeout.
+        **({} if idempotent else {f"{prefix}_KAFKA_SESSION_TIMEOUT_MS": "6000"}),
         f"{prefix}_JWT_SECRET": jwt_secret,
     }
 

@@ -37,6 +37,22 @@ def _done(value: object) -> Awaitable[object]:
     return future
 
 
+class ConcurrentStartBroker(KafkaBroker):
+    """A ``KafkaBroker`` whose subscribers start together rather than one after another.
+
+    Starting a subscriber joins its consumer group, and a join waits on the group
+    coordinator (Tansu holds every join for half the session timeout, 5 s): one after
+    another, a service with six consumer groups was ready after 30 s, together after 5 s.
+    """
+
+    async def start(self) -> None:
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
+
+
 @dataclass
 class Runtime:
     """Everything a service's handlers need, and the background loops it runs."""
@@ -121,6 +137,8 @@ class Runtime:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=raw_body,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.kafka_session_timeout_ms // 3,
             title=group,
             description=description,
         )(
@@ -197,7 +215,7 @@ def build_runtime(
         return await holder["runtime"].send(topic, key, value, headers)
 
     security = broker_security(settings)
-    broker = KafkaBroker(
+    broker = ConcurrentStartBroker(
         settings.kafka_bootstrap_servers,
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,

@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # A consumer missing heartbeats this long leaves its group. Tansu holds every group
+    # join for half of it, so the embedded stack uses the smallest Kafka accepts (6 s).
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
     timer_poll_interval_s: float = Field(default=1.0, gt=0)
 
     # Fault injection for the fault tests: the relay exits the process after Kafka
