@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Header, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import metrics
@@ -85,14 +85,15 @@ async def run_idempotent(
                 status_code, body = await action(session)
                 body = jsonable_encoder(body)
                 await session.execute(
-                    insert(idempotency_keys).values(
-                        principal=principal.sub,
-                        key=key,
-                        fingerprint=request_fingerprint,
-                        status_code=status_code,
-                        body=body,
-                        created_at=clock.now(),
-                    )
+                    _INSERT_KEY,
+                    {
+                        "principal": principal.sub,
+                        "key": key,
+                        "fingerprint": request_fingerprint,
+                        "status_code": status_code,
+                        "body": body,
+                        "created_at": clock.now(),
+                    },
                 )
             return JSONResponse(body, status_code=status_code)
         except Exception as exc:
@@ -138,14 +139,16 @@ def command_runner(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock)
     return command
 
 
+# Built once: every command runs both, and SQLAlchemy then skips walking them again.
+_SELECT_KEY = select(idempotency_keys).where(
+    idempotency_keys.c.principal == bindparam("principal"),
+    idempotency_keys.c.key == bindparam("key"),
+)
+_INSERT_KEY = insert(idempotency_keys)
+
+
 async def _stored(session: AsyncSession, principal: Principal, key: str) -> Any:
-    return (
-        await session.execute(
-            select(idempotency_keys).where(
-                idempotency_keys.c.principal == principal.sub, idempotency_keys.c.key == key
-            )
-        )
-    ).first()
+    return (await session.execute(_SELECT_KEY, {"principal": principal.sub, "key": key})).first()
 
 
 def _replay(prior: Any, request_fingerprint: str) -> JSONResponse:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,31 +58,71 @@ async def stage(
     for a restricted topic): the row holds ciphertext, and the relay, built with the
     matching ``unseal``, decrypts it just before sending.
     """
-    payload = event.to_json()
-    if seal is not None:
-        payload = SEALED_PREFIX + seal(payload)
-    envelope = Envelope(
-        type=event.ce_type(),
+    (envelope,) = await stage_all(
+        session,
+        [event],
         source=source,
-        subject=event.subject(),
-        time=now,
+        now=now,
         correlation_id=correlation_id,
-        traceparent=traceparent or new_traceparent(),
+        traceparent=traceparent,
+        topic=topic,
+        seal=seal,
     )
-    await session.execute(
-        insert(outbox).values(
-            event_id=envelope.id,
-            topic=topic or event.topic,
-            key=envelope.subject,
-            ce_type=envelope.type,
-            headers=[[k, v.decode()] for k, v in envelope.headers()],
-            payload=payload,
-            created_at=now,
-            attempts=0,
-        )
-    )
-    session.info[_STAGED] = True
     return envelope
+
+
+_INSERT = insert(outbox)
+"""One statement object for every staging: SQLAlchemy memoizes its compiled form."""
+
+
+async def stage_all(
+    session: AsyncSession,
+    events: Sequence[Event],
+    *,
+    source: str,
+    now: datetime,
+    correlation_id: str | None = None,
+    traceparent: str | None = None,
+    topic: str | None = None,
+    seal: Seal | None = None,
+    sealed_topics: Collection[str] | None = None,
+) -> list[Envelope]:
+    """:func:`stage` several events with one statement, in order.
+
+    With ``sealed_topics``, only the events bound for those topics are sealed.
+    """
+    envelopes: list[Envelope] = []
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        payload = event.to_json()
+        if seal is not None and (sealed_topics is None or event.topic in sealed_topics):
+            payload = SEALED_PREFIX + seal(payload)
+        envelope = Envelope(
+            type=event.ce_type(),
+            source=source,
+            subject=event.subject(),
+            time=now,
+            correlation_id=correlation_id,
+            traceparent=traceparent or new_traceparent(),
+        )
+        envelopes.append(envelope)
+        rows.append(
+            {
+                "event_id": envelope.id,
+                "topic": topic or event.topic,
+                "key": envelope.subject,
+                "ce_type": envelope.type,
+                "headers": [[k, v.decode()] for k, v in envelope.headers()],
+                "payload": payload,
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    if rows:
+        # A list of rows: SQLAlchemy sends one multi-row INSERT ("insertmanyvalues").
+        await session.execute(_INSERT, rows)
+        session.info[_STAGED] = True
+    return envelopes
 
 
 _STAGED = "outbox_staged"

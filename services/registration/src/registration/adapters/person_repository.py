@@ -82,13 +82,27 @@ async def lock_known(
     found: list[Any] = []
     for i in range(0, max(len(hash_list), len(ref_list)), _CHUNK):
         part_h, part_r = hash_list[i : i + _CHUNK], ref_list[i : i + _CHUNK]
-        query = (
-            select(persons)
-            .where(or_(persons.c.id_hash.in_(part_h), persons.c.person_ref.in_(part_r)))
-            .with_for_update()
-        )
-        found += (await session.execute(query)).all()
+        found += (await session.execute(_LOCK_KNOWN, {"hashes": part_h, "refs": part_r})).all()
     return found
+
+
+# Hot statements are built once: SQLAlchemy then finds their compiled form without
+# walking the statement again for its cache key on every declaration.
+_LOCK_KNOWN = (
+    select(persons)
+    .where(
+        or_(
+            persons.c.id_hash.in_(bindparam("hashes", expanding=True)),
+            persons.c.person_ref.in_(bindparam("refs", expanding=True)),
+        )
+    )
+    .with_for_update()
+)
+_INSERT_NEW = {
+    "postgresql": pg_insert(persons).on_conflict_do_nothing().returning(persons.c.person_ref),
+    "sqlite": sqlite_insert(persons).on_conflict_do_nothing().returning(persons.c.person_ref),
+}
+_INSERT_HISTORY = insert(person_identity_history)
 
 
 async def insert_new(
@@ -107,11 +121,7 @@ async def insert_new(
         }
         for p in people
     ]
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(persons)
-    result = await session.execute(
-        stmt.on_conflict_do_nothing().returning(persons.c.person_ref), rows
-    )
+    result = await session.execute(_INSERT_NEW[session.get_bind().dialect.name], rows)
     return set(result.scalars())
 
 
@@ -170,7 +180,7 @@ async def add_history(
     if not versions:
         return
     await session.execute(
-        insert(person_identity_history),
+        _INSERT_HISTORY,
         [
             {
                 "person_ref": v.person.ref,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, exists, func, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -471,17 +471,6 @@ async def lead_for_update(session: AsyncSession, lead_id: str) -> Any:
     return (await session.execute(query)).first()
 
 
-async def open_lead_of(session: AsyncSession, subject_hash: str, property_id: str) -> Any:
-    query = select(leads).where(
-        leads.c.subject_hash == subject_hash,
-        leads.c.property_id == property_id,
-        leads.c.status == OPEN,
-    )
-    if is_postgres(session):
-        query = query.with_for_update()
-    return (await session.execute(query)).first()
-
-
 async def close_lead(session: AsyncSession, lead_id: str, **values: Any) -> bool:
     """Close an open lead; False if it was not open (closed meanwhile)."""
     result = await session.execute(
@@ -496,11 +485,25 @@ async def person_by_hash(session: AsyncSession, subject_hash: str) -> Any:
     return (await session.execute(select(persons).where(persons.c.id_hash == subject_hash))).first()
 
 
-async def person_hash_of(session: AsyncSession, person_ref: str) -> str | None:
-    value = await session.scalar(
-        select(persons.c.id_hash).where(persons.c.person_ref == person_ref)
+async def open_lead_of_person(session: AsyncSession, person_ref: str, property_id: str) -> Any:
+    """The open lead on the person (by their record's identity hash) at the property."""
+    query = _OPEN_LEAD_OF_PERSON_PG if is_postgres(session) else _OPEN_LEAD_OF_PERSON
+    params = {"person_ref": person_ref, "property_id": property_id}
+    return (await session.execute(query, params)).first()
+
+
+# Runs for every declaration the reconciliation group reads: built once (see SQLAlchemy's
+# compiled cache), one round trip.
+_OPEN_LEAD_OF_PERSON = (
+    select(leads)
+    .join(persons, persons.c.id_hash == leads.c.subject_hash)
+    .where(
+        persons.c.person_ref == bindparam("person_ref"),
+        leads.c.property_id == bindparam("property_id"),
+        leads.c.status == OPEN,
     )
-    return str(value) if value is not None else None
+)
+_OPEN_LEAD_OF_PERSON_PG = _OPEN_LEAD_OF_PERSON.with_for_update(of=leads)
 
 
 async def has_active_residence(session: AsyncSession, person_ref: str, property_id: str) -> bool:

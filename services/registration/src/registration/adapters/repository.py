@@ -5,12 +5,40 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registration.adapters.tables import properties, residences, rooms
 from registration.domain.model import Property, Residence, Room
 from registration.events import ResidenceDeclared, ResidenceEnded
+
+_ROOM_OCCUPANTS = (
+    select(func.count())
+    .select_from(residences)
+    .where(
+        residences.c.property_id == properties.c.id,
+        residences.c.room_no == bindparam("room_no"),
+        residences.c.ended_on.is_(None),
+    )
+    .scalar_subquery()
+)
+# Built once (hot): SQLAlchemy finds its compiled form without walking it again.
+_PROPERTY_ROOM = (
+    select(
+        properties.c.id,
+        properties.c.address,
+        properties.c.grid_id,
+        properties.c.landlord_id,
+        rooms.c.capacity,
+        _ROOM_OCCUPANTS.label("occupants"),
+    )
+    .select_from(properties)
+    .outerjoin(
+        rooms,
+        (rooms.c.property_id == properties.c.id) & (rooms.c.room_no == bindparam("room_no")),
+    )
+    .where(properties.c.id == bindparam("property_id"))
+)
 
 
 async def load_property_room(
@@ -20,32 +48,8 @@ async def load_property_room(
 
     One round trip: a declaration touches one room, and buildings have hundreds.
     """
-    occupants = (
-        select(func.count())
-        .select_from(residences)
-        .where(
-            residences.c.property_id == properties.c.id,
-            residences.c.room_no == room_no,
-            residences.c.ended_on.is_(None),
-        )
-        .scalar_subquery()
-    )
     row = (
-        await session.execute(
-            select(
-                properties.c.id,
-                properties.c.address,
-                properties.c.grid_id,
-                properties.c.landlord_id,
-                rooms.c.capacity,
-                occupants.label("occupants"),
-            )
-            .select_from(properties)
-            .outerjoin(
-                rooms, (rooms.c.property_id == properties.c.id) & (rooms.c.room_no == room_no)
-            )
-            .where(properties.c.id == property_id)
-        )
+        await session.execute(_PROPERTY_ROOM, {"property_id": property_id, "room_no": room_no})
     ).first()
     if row is None:
         return None
@@ -91,21 +95,25 @@ async def add_residence(
     finding_id: str | None = None,
 ) -> None:
     await session.execute(
-        insert(residences).values(
-            finding_id=finding_id,
-            id=event.residence_id,
-            person_ref=event.person_ref,
-            property_id=event.property_id,
-            room_no=event.room_no,
-            moved_in_on=event.moved_in_on,
-            declared_at=event.declared_at,
-            deadline=event.deadline,
-            on_time=event.on_time,
-            channel=event.channel.value,
-            declared_by=declared_by,
-            over_capacity=event.over_capacity,
-        )
+        _INSERT_RESIDENCE,
+        {
+            "finding_id": finding_id,
+            "id": event.residence_id,
+            "person_ref": event.person_ref,
+            "property_id": event.property_id,
+            "room_no": event.room_no,
+            "moved_in_on": event.moved_in_on,
+            "declared_at": event.declared_at,
+            "deadline": event.deadline,
+            "on_time": event.on_time,
+            "channel": event.channel.value,
+            "declared_by": declared_by,
+            "over_capacity": event.over_capacity,
+        },
     )
+
+
+_INSERT_RESIDENCE = insert(residences)
 
 
 def _residences() -> Select[Any]:
@@ -140,12 +148,15 @@ def _residence(row: Any) -> Residence:
 
 async def active_residences(session: AsyncSession, person_ref: str) -> list[Residence]:
     """Where the person lives now (at most one, unless declared before that was a rule)."""
-    rows = await session.execute(
-        _residences()
-        .where(residences.c.person_ref == person_ref, residences.c.ended_on.is_(None))
-        .order_by(residences.c.moved_in_on)
-    )
+    rows = await session.execute(_ACTIVE_RESIDENCES, {"person_ref": person_ref})
     return [_residence(r) for r in rows]
+
+
+_ACTIVE_RESIDENCES = (
+    _residences()
+    .where(residences.c.person_ref == bindparam("person_ref"), residences.c.ended_on.is_(None))
+    .order_by(residences.c.moved_in_on)
+)
 
 
 async def load_residence(

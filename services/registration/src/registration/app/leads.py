@@ -276,10 +276,7 @@ class Leads:
     ) -> None:
         """A declaration explains an open lead for the same person and property: close it."""
         assert isinstance(event, ResidenceDeclared)
-        subject_hash = await repo.person_hash_of(session, event.person_ref)
-        if subject_hash is None:
-            return
-        lead = await repo.open_lead_of(session, subject_hash, event.property_id)
+        lead = await repo.open_lead_of_person(session, event.person_ref, event.property_id)
         if lead is None:
             return
         await self._close(

@@ -54,17 +54,16 @@ async def stage_events(
     traceparent: str | None,
 ) -> None:
     """Stage events in the outbox; those of a restricted topic are encrypted at rest."""
-    seal = sealer(cipher)
-    for event in events:
-        await outbox.stage(
-            session,
-            event,
-            source=source,
-            now=now,
-            correlation_id=correlation_id,
-            traceparent=traceparent,
-            seal=seal if event.topic in RESTRICTED_TOPICS else None,
-        )
+    await outbox.stage_all(
+        session,
+        list(events),
+        source=source,
+        now=now,
+        correlation_id=correlation_id,
+        traceparent=traceparent,
+        seal=sealer(cipher),
+        sealed_topics=RESTRICTED_TOPICS,
+    )
 
 
 @dataclass(frozen=True)
