@@ -271,11 +271,16 @@ class Inbox:
             {"consumer": self.consumer, "event_id": e.id, "ce_type": e.type, "received_at": now}
             for e in envelopes
         ]
-        insert_fn: Any = (
-            pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        )
-        stmt = insert_fn(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-        return set((await session.scalars(stmt)).all())
+        stmt = _REMEMBER[session.get_bind().dialect.name]
+        return set((await session.scalars(stmt, rows)).all())
+
+
+# One statement object per dialect, run with a list of rows: SQLAlchemy sends multi-row
+# INSERTs ("insertmanyvalues") without walking a new statement of the batch's size.
+_REMEMBER: dict[str, Any] = {
+    "postgresql": pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+    "sqlite": sqlite_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+}
 
 
 async def raw_body(msg: Any) -> bytes:

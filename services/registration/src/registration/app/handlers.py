@@ -353,17 +353,23 @@ async def count_declaration(session: AsyncSession, event: Event, _envelope: Enve
         "on_time": int(event.on_time),
         "over_capacity": int(event.over_capacity),
     }
+    await session.execute(_COUNT_DECLARATION[session.get_bind().dialect.name], values)
+
+
+def _count_declaration(insert_: Any) -> Any:
+    """The figures upsert, built once per dialect: one statement object for every event."""
     t = grid_month_figures
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(t).values(values)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["grid_id", "month"],
-            set_={
-                "declarations": t.c.declarations + 1,
-                "self_declared": t.c.self_declared + self_declared,
-                "on_time": t.c.on_time + int(event.on_time),
-                "over_capacity": t.c.over_capacity + int(event.over_capacity),
-            },
-        )
+    stmt = insert_(t)
+    return stmt.on_conflict_do_update(
+        index_elements=["grid_id", "month"],
+        set_={
+            name: t.c[name] + stmt.excluded[name]
+            for name in ("declarations", "self_declared", "on_time", "over_capacity")
+        },
     )
+
+
+_COUNT_DECLARATION = {
+    "postgresql": _count_declaration(pg_insert),
+    "sqlite": _count_declaration(sqlite_insert),
+}
