@@ -673,7 +673,10 @@ class Generator:
 
         reports = await self.phase(
             "rosters",
-            [self.roster(employers[e], [line(h) for h in hs]) for e, hs in sorted(rosters.items())],
+            [
+                self.roster("hires", employers[e], [line(h) for h in hs])
+                for e, hs in sorted(rosters.items())
+            ],
         )
         self.stats.created["hires.roster"] += sum(int(r.get("hires", 0)) for r in reports if r)
         results = await self.phase(
@@ -701,10 +704,10 @@ class Generator:
         ]
 
     def roster(
-        self, employer: tuple[dict[str, Any], str], lines: list[str]
+        self, what: str, employer: tuple[dict[str, Any], str], lines: list[str]
     ) -> Awaitable[dict[str, Any] | None]:
         return self.call(
-            "roster_uploads",
+            f"roster_uploads.{what}",
             "POST",
             f"/employers/{employer[1]}/roster",
             self.token("employer", employer[0]["credit_code"]),
@@ -825,7 +828,7 @@ class Generator:
                 singles.append(h)
         reports = await self.phase(
             "leave rosters",
-            [self.roster(employers[e], lines) for e, lines in sorted(by_roster.items())],
+            [self.roster("leaves", employers[e], lines) for e, lines in sorted(by_roster.items())],
         )
         self.stats.created["leaves.roster"] += sum(int(r.get("leaves", 0)) for r in reports if r)
         self.stats.errors["roster_lines"] += sum(int(r.get("rejected", 0)) for r in reports if r)
@@ -918,9 +921,10 @@ def summary(stats: Stats, elapsed: float) -> tuple[str, bool]:
         f"{sum(c[f'move_outs.{d}'] for d in DECLARERS)}: "
         + per({d: c[f"move_outs.{d}"] for d in ("landlord", "manager", "officer")}),
         f"employers {c['employers']}; hires {c['hires.roster'] + c['hires.single']} "
-        f"(roster {c['hires.roster']} in {c['roster_uploads']} uploads, one by one "
+        f"(roster {c['hires.roster']} in {c['roster_uploads.hires']} uploads, one by one "
         f"{c['hires.single']}); leaves {c['leaves.roster'] + c['leaves.single']} "
-        f"(roster {c['leaves.roster']}, one by one {c['leaves.single']})",
+        f"(roster {c['leaves.roster']} in {c['roster_uploads.leaves']} uploads, one by one "
+        f"{c['leaves.single']})",
         f"agreements signed {sum(signed.values())}: {per(signed)}; renewed "
         f"{sum(renewed.values())}: {per(renewed)}; revoked {sum(revoked.values())}: "
         f"{per(revoked)}",
