@@ -169,7 +169,7 @@ def build(
     )
     if settings.run_consumers:
         register_consumers(runtime)
-        register_places_consumers(runtime, places_service(runtime))
+        register_places_consumers(runtime, places_service(runtime, settings))
         register_reconciliation_consumers(
             runtime, reconciliation, feed_batch_size=settings.access_consumer_batch_size
         )
@@ -177,8 +177,8 @@ def build(
     return runtime, service
 
 
-def places_service(runtime: Runtime) -> PlacesService:
-    return PlacesService(source=runtime.source, clock=runtime.clock)
+def places_service(runtime: Runtime, settings: RegistrationSettings) -> PlacesService:
+    return PlacesService(source=runtime.source, clock=runtime.clock, cipher=_cipher(settings))
 
 
 def create_app(
@@ -198,7 +198,7 @@ def create_app(
         routers=[
             # First: its /properties/without-agreement and /employers/without-agreement
             # must not be taken for /properties/{id} and /employers/{id}.
-            build_places_router(runtime, places_service(runtime), agreements),
+            build_places_router(runtime, places_service(runtime, settings), agreements),
             build_router(runtime, service),
             build_employment_router(
                 runtime,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from _persons_helpers import derived_ref
 from _places_helpers import (
     MANAGER_CODE,
     admin,
@@ -13,7 +17,7 @@ from _places_helpers import (
     register_grid,
     staff,
 )
-from _registration_helpers import NOW, Registration
+from _registration_helpers import NOW, Registration, id_number
 
 from common.auth import Principal
 from common.db import idempotency_keys, outbox
@@ -268,3 +272,93 @@ async def test_a_manager_declares_a_move_in_and_reads_the_property_another_landl
     assert as_stranger.status_code == 403, as_stranger.text
     assert view.status_code == 200, view.text
     assert len(view.json()["residences"]) == 1
+
+
+VILLAGER = id_number("44190019650304201")
+
+
+def villager(**overrides: Any) -> dict[str, Any]:
+    return {
+        "kind": "person",
+        "id_number": VILLAGER,
+        "name": "陳大文",
+        "phone": "13922223333",
+    } | overrides
+
+
+async def test_a_person_landlord_is_registered_by_identity_number_and_lets_a_property(
+    registration: Registration,
+) -> None:
+    """A villager letting their own house: a person party recorded from their identity."""
+    svc = registration
+    ref = derived_ref(svc, VILLAGER)
+
+    response = await post(svc, "/parties", villager(), staff(svc, "G1"))
+    again = await post(svc, "/parties", villager(), svc.landlord(ref), key="party-again")
+    prop = await svc.register_property(svc.landlord(ref), landlord_id=ref)
+    declared = await svc.declare(prop.json()["property_id"], headers=svc.landlord(ref))
+    await svc.drain()
+
+    assert response.status_code == 201, response.text
+    assert response.json() | {"registered_at": None} == {
+        "party_id": ref,
+        "kind": "person",
+        "person_ref": ref,
+        "credit_code": None,
+        "name": None,
+        "registered_at": None,
+        "created": True,
+    }
+    assert (again.status_code, again.json()["created"]) == (200, False)
+    assert (prop.status_code, declared.status_code) == (201, 201), (prop.text, declared.text)
+    # The person record is made as for a declaration: pseudonymous in public, whole on the
+    # restricted topic; the identity number appears in no response or public event.
+    assert [b["person_ref"] for b in bodies(svc, "PersonRegistered.v1")].count(ref) == 1
+    (record,) = [json.loads(r.body) for r in svc.restricted if ref.encode() == r.key]
+    assert (record["id_number"], record["full_name"]) == (VILLAGER, "陳大文")
+    assert VILLAGER not in response.text + again.text
+    assert all(VILLAGER not in r.body.decode() for r in svc.relayed())
+
+
+async def test_a_person_registers_only_themself_as_a_landlord(registration: Registration) -> None:
+    svc = registration
+
+    other = await post(svc, "/parties", villager(), svc.landlord("P" + "0" * 23))
+    itself = await post(
+        svc, "/parties", villager(), svc.landlord(derived_ref(svc, VILLAGER)), key="party-self"
+    )
+
+    assert (other.status_code, itself.status_code) == (403, 201), other.text
+    assert await svc.count(parties) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (villager(id_number="440306199001011235"), "id_number"),
+        (villager(name=None), "name"),
+        (villager(person_ref="P" + "1" * 23), "person_ref"),
+        (villager(credit_code=MANAGER_CODE), "credit_code"),
+        (
+            {
+                "kind": "organisation",
+                "credit_code": MANAGER_CODE,
+                "name": "X",
+                "phone": "13922223333",
+            },
+            "phone",
+        ),
+    ],
+    ids=["bad-check-character", "no-name", "ref-and-number", "credit-code", "org-with-phone"],
+)
+async def test_a_person_party_with_bad_fields_is_422_on_the_field_and_writes_nothing(
+    registration: Registration, body: dict[str, Any], field: str
+) -> None:
+    svc = registration
+
+    response = await post(svc, "/parties", body, staff(svc, "G1"))
+
+    assert response.status_code == 422, response.text
+    assert field in json.dumps(response.json()["detail"])
+    assert await svc.count(parties) == 0
+    assert await svc.count(outbox) == 0

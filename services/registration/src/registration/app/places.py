@@ -18,12 +18,16 @@ from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope
 from common.events import Event
+from common.pii import PiiCipher
 from registration.adapters import places_repository as repo
 from registration.adapters import repository
 from registration.app.handlers import OFFICE_ROLES, Trace, authorize_property
+from registration.app.persons import Declared, Known, PersonRecords, stage_events
 from registration.app.place_checks import acts_as_manager
 from registration.domain.errors import DomainError, Forbidden, NotFound
+from registration.domain.identity import ResidentId
 from registration.domain.model import Property, Room
+from registration.domain.person import checked_name, checked_phone
 from registration.domain.places import (
     DiscoveryStatus,
     Grid,
@@ -53,10 +57,16 @@ class RegisterGrid:
 
 @dataclass(frozen=True)
 class RegisterParty:
+    """A person by ``person_ref`` (on record already) or by identity number, name and phone
+    (their record is created, or updated, as a declaration would); an organisation by
+    credit code and name."""
+
     kind: PartyKind
     person_ref: str | None
     credit_code: str | None
     name: str | None
+    id_number: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,9 +122,11 @@ def discovered_property(
 
 
 class PlacesService:
-    def __init__(self, *, source: str, clock: Clock) -> None:
+    def __init__(self, *, source: str, clock: Clock, cipher: PiiCipher) -> None:
         self.source = source
         self.clock = clock
+        self.cipher = cipher
+        self.persons = PersonRecords(cipher)
 
     async def _publish(self, session: AsyncSession, events: list[Any], trace: Trace | None) -> None:
         for event in events:
@@ -156,20 +168,59 @@ class PlacesService:
 
     # -- parties --------------------------------------------------------------------------
     async def register_party(
-        self, session: AsyncSession, cmd: RegisterParty, principal: Principal
+        self, session: AsyncSession, cmd: RegisterParty, principal: Principal, trace: Trace
     ) -> tuple[int, dict[str, Any]]:
-        """201 with a new party; 200 with the existing one if it is registered already."""
-        if cmd.kind is PartyKind.PERSON:
+        """201 with a new party; 200 with the existing one if it is registered already.
+
+        A person given by identity number (a villager letting their own house, say) is
+        found, or recorded, like a person a declaration names; the party is their
+        ``person_ref``. The person themself registers with a landlord token whose
+        ``party_id`` is that ref (see :meth:`PersonRecords.authorize_self`).
+        """
+        now = self.clock.now()
+        declared: Declared | None = None
+        known: Known | None = None
+        if cmd.kind is PartyKind.PERSON and cmd.id_number is not None:
+            declared = Declared(
+                ResidentId.parse(cmd.id_number, today=now.date()),
+                checked_name(cmd.name or ""),
+                checked_phone(cmd.phone),
+            )
+            known = await self.persons.lookup(session, [declared.resident_id])
+            party = Party.person(known.ref(declared.resident_id))
+        elif cmd.kind is PartyKind.PERSON:
             party = Party.person(cmd.person_ref or "")
         else:
             party = Party.organisation(cmd.credit_code or "", cmd.name)
         authorize_party(principal, party.id)
         existing = await repo.load_party(session, party.id)
+        if declared is not None and known is not None:
+            (person,) = await self.persons.record(
+                session,
+                [declared],
+                known,
+                recorded_by=principal.sub,
+                now=now,
+                correlation_id=trace.correlation_id,
+            )
+            await stage_events(
+                session,
+                person.events,
+                cipher=self.cipher,
+                source=self.source,
+                now=now,
+                correlation_id=trace.correlation_id,
+                traceparent=trace.traceparent,
+            )
         if existing is not None:
             return 200, party_view(existing) | {"created": False}
-        if party.person_ref is not None and not await repo.person_exists(session, party.person_ref):
+        if (
+            declared is None
+            and party.person_ref is not None
+            and not await repo.person_exists(session, party.person_ref)
+        ):
             raise DomainError("person_ref", "no person is registered with this reference")
-        await repo.add_party(session, party, registered_by=principal.sub, now=self.clock.now())
+        await repo.add_party(session, party, registered_by=principal.sub, now=now)
         return 201, party_view(party) | {"created": True}
 
     # -- property managers ----------------------------------------------------------------

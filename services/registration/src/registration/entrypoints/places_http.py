@@ -64,11 +64,26 @@ class GridIn(BaseModel):
 class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: PartyKind
-    person_ref: str | None = Field(default=None, max_length=40, description="kind person")
+    person_ref: str | None = Field(
+        default=None, max_length=40, description="kind person: a person on record already"
+    )
+    id_number: str | None = Field(
+        default=None,
+        min_length=18,
+        max_length=18,
+        description="kind person, instead of person_ref: resident identity number (with name)",
+    )
+    phone: str | None = Field(
+        default=None, pattern=r"^1[3-9][0-9]{9}$", description="kind person by id_number"
+    )
     credit_code: str | None = Field(
         default=None, max_length=40, description="kind organisation: unified social credit code"
     )
-    name: str | None = Field(default=None, max_length=200, description="kind organisation")
+    name: str | None = Field(
+        default=None,
+        max_length=200,
+        description="kind organisation: its name; kind person by id_number: the person's name",
+    )
 
 
 class ManagerIn(BaseModel):
@@ -80,6 +95,23 @@ class ManagerIn(BaseModel):
 class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     landlord_id: str = Field(min_length=1, max_length=100, description="The landlord's party id")
+
+
+def check_party_fields(body: PartyIn) -> None:
+    """Which fields each kind of party is given by; DomainError (422) on the field."""
+    if body.kind is PartyKind.ORGANISATION:
+        for name in ("person_ref", "id_number", "phone"):
+            if getattr(body, name) is not None:
+                raise DomainError(name, "an organisation is given by its credit code and name")
+        return
+    if body.credit_code is not None:
+        raise DomainError("credit_code", "a person is given by person_ref or id_number")
+    if (body.person_ref is None) == (body.id_number is None):
+        raise DomainError("person_ref", "give a person either person_ref or id_number")
+    if body.person_ref is not None and (body.name or body.phone):
+        raise DomainError("name", "a person on record is given by person_ref only")
+    if body.id_number is not None and not body.name:
+        raise DomainError("name", "a person given by identity number needs their name")
 
 
 def grid_view(row: Any) -> dict[str, Any]:
@@ -143,20 +175,21 @@ def build_places_router(
     @router.post(
         "/parties",
         status_code=201,
-        summary="Register a party (landlord or manager): a person by person_ref, or an "
-        "organisation by credit code; 200 if it is registered already",
+        summary="Register a party (landlord or manager): a person by person_ref or by "
+        "identity number and name, or an organisation by credit code; 200 if it is "
+        "registered already",
     )
     async def register_party(
-        body: PartyIn, request: Request, key: Key, principal: Writer
+        body: PartyIn, request: Request, key: Key, ctx: Ctx, principal: Writer
     ) -> JSONResponse:
-        if body.kind is PartyKind.PERSON and (body.credit_code or body.name):
-            raise DomainError("credit_code", "a person party is given by person_ref only")
-        if body.kind is PartyKind.ORGANISATION and body.person_ref:
-            raise DomainError("person_ref", "an organisation is given by its credit code")
-        cmd = RegisterParty(body.kind, body.person_ref, body.credit_code, body.name)
+        check_party_fields(body)
+        cmd = RegisterParty(
+            body.kind, body.person_ref, body.credit_code, body.name, body.id_number, body.phone
+        )
+        trace = Trace(ctx.correlation_id, ctx.traceparent)
 
         async def run(session: Any) -> tuple[int, Any]:
-            return await places.register_party(session, cmd, principal)
+            return await places.register_party(session, cmd, principal, trace)
 
         return await command(request, principal, key, body.model_dump(), run)
 
