@@ -247,7 +247,7 @@ def cli(argv: list[str] | None = None) -> int:
     district.add_argument("--base-url", required=True)
     district.add_argument("--scale", type=float, default=1.0, help="of DOMAIN.md's figures")
     district.add_argument("--seed", type=int, default=1)
-    district.add_argument("--concurrency", type=int, default=16)
+    district.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args(argv)
 
     settings = RegistrationSettings()
