@@ -4,8 +4,13 @@ At ``scale`` 1.0 this is the community of DOMAIN.md over half a year (``PERIOD_D
 
 * 2,247 rental buildings with 42,052 rooms (capacities 1-6) in 24 grids; grids scale with
   the square root of ``scale`` (an area), everything else linearly.
-* Landlords: individual businesses (个体工商户, 92…) letting one to a few buildings, and a
-  few letting companies (91…). A quarter of the buildings have a manager who declares for
+* Landlords letting one to a few buildings: about 80% are private persons - villagers
+  letting their own houses, as most landlords of urban-village rentals are -, the rest
+  organisations: individual businesses (个体工商户, 92…) and a few letting companies (91…).
+  The office registers each villager at the counter (``POST /parties`` by identity number,
+  name and phone, with an officer token of their grid): their person record is made as a
+  declaration would make it and the party id is their ``person_ref``, which their own
+  landlord token then carries. A quarter of the buildings have a manager who declares for
   the landlord: a sublessor (二房東) who lives in the building and is registered as a
   *person* party by the ``person_ref`` of their residence, or, for the largest buildings,
   a property company (物業, an organisation).
@@ -23,22 +28,14 @@ At ``scale`` 1.0 this is the community of DOMAIN.md over half a year (``PERIOD_D
   employers; a realistic share of subjects has none): one-year, signed over the past
   year; those about to expire renewed, those of tenants who left revoked.
 
-Not generated: **landlords who are private persons**, although most landlords of
-urban-village rentals are (villagers letting their own houses). The API registers a person
-party only by the ``person_ref`` of a person already on record (``POST /parties``), and a
-person is put on record only by a move-in, a hire or an officer's finding; a local landlord
-is none of these, and a property's landlord cannot be changed after registration. With a
-route that registers a person party from an identity number, name and phone, about 80% of
-the landlords would be persons (villagers letting their own houses; the letting companies
-and individual businesses are the rest); until then every landlord is an organisation and
-the person parties are the sublessors.
-
 Every request carries a fresh ``Idempotency-Key`` (kept on retries of that request), over
 one ``httpx.AsyncClient`` (keep-alive, ``concurrency`` connections). Tokens are minted with
 the service's JWT secret and re-minted before they expire: admin for grids, role landlord
-per landlord or manager party, officer per grid, employer per employer, person per person
-declaring themself. Everything is derived from ``seed``; the summary reports what was
-created, per phase the requests and seconds, the request rate and the errors.
+per landlord or manager party (a person landlord's once the office has registered them:
+the generator has no PII key to derive the ref from the identity number), officer per
+grid, employer per employer, person per person declaring themself. Everything is derived
+from ``seed``; the summary reports what was created, per phase the requests and seconds,
+the request rate and the errors.
 """
 
 from __future__ import annotations
@@ -83,7 +80,13 @@ TOKEN_REFRESH_S = 1_800  # tokens live an hour; a full-scale run takes longer
 
 # -- landlords and managers -----------------------------------------------------------------
 LANDLORDS_PER_BUILDING = 0.7  # most landlords let one building, some several
-LANDLORD_COMPANY_SHARE = 0.1  # of landlords: letting companies; the rest individual businesses
+LANDLORD_PERSON_SHARE = 0.8  # of landlords: villagers letting their own houses
+LANDLORD_COMPANY_SHARE = 0.25  # of organisation landlords: letting companies; the rest
+# individual businesses
+# Villagers are locals (Dongguan has no county-level districts: one region code) and older
+# than the migrant tenants: they own the houses.
+LANDLORD_REGIONS = ("441900",)
+LANDLORD_BORN = (date(1945, 1, 1), date(1985, 12, 31))
 # DOMAIN.md counts 264 rental-house managers among the volunteer police alone, so managers
 # are common: a quarter of the buildings (~560 at full scale) have one. Sublessors lease
 # whole buildings and live in them; property companies run the biggest (apartment blocks).
@@ -139,14 +142,30 @@ class Person:
 
 
 @dataclass(eq=False)
+class Landlord:
+    """A private person (party id: their ``person_ref``, known once registered) or an
+    organisation (party id: its credit code)."""
+
+    kind: str  # person | individual_business | company
+    grid_id: str  # of their first building: the office that registers a person
+    person: Person | None = None
+    credit_code: str | None = None
+    party_id: str | None = None
+
+
+@dataclass(eq=False)
 class Building:
     grid_id: str
-    landlord_id: str
+    landlord: Landlord
     address: str
     rooms: list[tuple[str, int]]
     property_id: str | None = None
     manager_id: str | None = None
     manager_kind: str | None = None  # sublessor | property_company
+
+    @property
+    def landlord_id(self) -> str:
+        return self.landlord.party_id or ""
 
 
 @dataclass(eq=False)
@@ -248,6 +267,7 @@ class Generator:
         self.stats = Stats()
         self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
         self.prefix = f"{community[:2].upper()}{seed:02d}"  # grid ids: one district per seed
+        self._numbers: set[str] = set()  # identity numbers given out: landlords and tenants
 
     # -- plumbing -------------------------------------------------------------------------
     def token(self, role: str, ident: str) -> str:
@@ -333,17 +353,23 @@ class Generator:
         first17 = f"{department_type}441900{body}{credit_code.CHARSET[seq % 31]}"[:17]
         return credit_code.with_check_character(first17)
 
-    def people(self, n: int) -> list[Person]:
-        seen: set[str] = set()
+    def people(
+        self,
+        n: int,
+        *,
+        regions: Sequence[str] = REGIONS,
+        born: tuple[date, date] = (date(1960, 1, 1), date(2005, 12, 31)),
+    ) -> list[Person]:
+        """``n`` persons with valid identity numbers, none given out before by this run."""
         result: list[Person] = []
-        first_birthday, span = date(1960, 1, 1), (date(2005, 12, 31) - date(1960, 1, 1)).days
+        first_birthday, span = born[0], (born[1] - born[0]).days
         while len(result) < n:
-            born = first_birthday + timedelta(days=self.rng.randrange(span + 1))
-            first17 = f"{self.rng.choice(REGIONS)}{born:%Y%m%d}{self.rng.randrange(1000):03d}"
+            birthday = first_birthday + timedelta(days=self.rng.randrange(span + 1))
+            first17 = f"{self.rng.choice(regions)}{birthday:%Y%m%d}{self.rng.randrange(1000):03d}"
             number = first17 + identity.check_character(first17)
-            if number in seen:
+            if number in self._numbers:
                 continue
-            seen.add(number)
+            self._numbers.add(number)
             name = self.rng.choice(SURNAMES) + "".join(
                 self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
             )
@@ -436,16 +462,49 @@ class Generator:
         )
         return grids
 
+    def landlords(self, grids: list[str], n_landlords: int) -> list[Landlord]:
+        """Persons (villagers) first, then letting companies and individual businesses."""
+        n_persons = round(n_landlords * LANDLORD_PERSON_SHARE)
+        n_companies = round((n_landlords - n_persons) * LANDLORD_COMPANY_SHARE)
+        villagers = self.people(n_persons, regions=LANDLORD_REGIONS, born=LANDLORD_BORN)
+        landlords: list[Landlord] = []
+        for i in range(n_landlords):
+            grid = grids[i % len(grids)]  # landlord i owns building i (and maybe others)
+            if i < n_persons:
+                landlords.append(Landlord("person", grid, person=villagers[i]))
+                continue
+            company = i - n_persons < n_companies
+            code = self.credit_code("91" if company else "92", i)
+            kind = "company" if company else "individual_business"
+            landlords.append(Landlord(kind, grid, credit_code=code, party_id=code))
+        return landlords
+
+    def register_landlord(self, landlord: Landlord, n: int) -> Awaitable[dict[str, Any] | None]:
+        """A villager at the counter of their grid's office; an organisation by itself."""
+        kind = f"landlords.{landlord.kind}"
+        if landlord.person is not None:
+            p = landlord.person
+            return self.officer_call(
+                kind,
+                "/parties",
+                landlord.grid_id,
+                {"kind": "person", "id_number": p.id_number, "name": p.name, "phone": p.phone},
+            )
+        code = landlord.credit_code or ""
+        return self.call(
+            kind,
+            "POST",
+            "/parties",
+            self.token("landlord", code),
+            json={"kind": "organisation", "credit_code": code, "name": f"房东{n}"},
+        )
+
     async def buildings(self, grids: list[str]) -> list[Building]:
         """Landlord and property-company parties, then the buildings with their rooms."""
         rng = self.rng
         n_props, n_rooms = self.count(BUILDINGS), max(self.count(ROOMS), self.count(BUILDINGS))
         n_landlords = max(1, round(n_props * LANDLORDS_PER_BUILDING))
-        n_companies = round(n_landlords * LANDLORD_COMPANY_SHARE)
-        landlords = [
-            (self.credit_code("91" if i < n_companies else "92", i), i < n_companies)
-            for i in range(n_landlords)
-        ]
+        landlords = self.landlords(grids, n_landlords)
         # Rooms: one each, the rest spread over the buildings with lognormal sizes.
         sizes = [1] * n_props
         weights = [rng.lognormvariate(2.5, 0.8) for _ in range(n_props)]
@@ -454,7 +513,7 @@ class Generator:
         buildings = [
             Building(
                 grid_id=grids[i % len(grids)],
-                landlord_id=landlords[i][0] if i < n_landlords else rng.choice(landlords)[0],
+                landlord=landlords[i] if i < n_landlords else rng.choice(landlords),
                 address=f"{self.community} Village, Lane {i // 20 + 1}, No. {i % 20 + 1}",
                 rooms=[(f"{r // 10 + 1}{r % 10 + 1:02d}", rng.randint(1, 6)) for r in range(size)],
             )
@@ -474,23 +533,24 @@ class Generator:
                 b.manager_id, b.manager_kind = companies[i % len(companies)], "property_company"
             else:
                 b.manager_kind = "sublessor"  # the party id once their residence is declared
-        parties = [
-            (f"landlords.{'company' if company else 'individual_business'}", code, "房东")
-            for code, company in landlords
-        ] + [("managers.party.organisation", code, "物业") for code in companies]
-        await self.phase(
+        registered = await self.phase(
             "parties",
-            [
+            [self.register_landlord(landlord, i + 1) for i, landlord in enumerate(landlords)]
+            + [
                 self.call(
-                    kind,
+                    "managers.party.organisation",
                     "POST",
                     "/parties",
                     self.token("landlord", code),
-                    json={"kind": "organisation", "credit_code": code, "name": f"{label}{i + 1}"},
+                    json={"kind": "organisation", "credit_code": code, "name": f"物业{i + 1}"},
                 )
-                for i, (kind, code, label) in enumerate(parties)
+                for i, code in enumerate(companies)
             ],
         )
+        for landlord, r in zip(landlords, registered, strict=False):
+            if landlord.person is not None:
+                landlord.party_id = r["party_id"] if r else None
+        buildings = [b for b in buildings if b.landlord.party_id]  # unregistered: no buildings
         created = await self.phase(
             "properties",
             [
@@ -509,14 +569,14 @@ class Generator:
                 for b in buildings
             ],
         )
-        registered: list[Building] = []
+        lets: list[Building] = []
         for b, r in zip(buildings, created, strict=True):
             if r:
                 b.property_id = r["property_id"]
-                registered.append(b)
+                lets.append(b)
                 self.stats.created["rooms"] += len(b.rooms)
-        self.stats.property_ids = [b.property_id for b in registered if b.property_id]
-        return registered
+        self.stats.property_ids = [b.property_id for b in lets if b.property_id]
+        return lets
 
     async def managers(self, buildings: list[Building], persons: list[Person]) -> list[Stay]:
         """Sublessors move in (declared by the landlord), register as parties; mandates."""
@@ -890,7 +950,8 @@ def summary(stats: Stats, elapsed: float) -> tuple[str, bool]:
     c = stats.created
     move_ins = sum(c[f"move_ins.{d}"] for d in DECLARERS)
     self_declared = move_ins - c["move_ins.officer"]
-    landlords = c["landlords.individual_business"] + c["landlords.company"]
+    organisations = c["landlords.individual_business"] + c["landlords.company"]
+    landlords = c["landlords.person"] + organisations
     signed = {k: c[f"agreements.signed.{k}"] for k in KINDS}
     renewed = {k: c[f"agreements.renewed.{k}"] for k in KINDS}
     revoked = {k: c[f"agreements.revoked.{k}"] for k in KINDS}
@@ -907,8 +968,9 @@ def summary(stats: Stats, elapsed: float) -> tuple[str, bool]:
     error_share = failed / requests if requests else 0.0
     lines = [
         f"grids {c['grids']}; buildings {c['buildings']} with {c['rooms']} rooms",
-        f"landlords {landlords}: persons 0 (no route registers a person landlord), "
-        f"organisations {landlords} (individual businesses "
+        f"landlords {landlords}: persons {c['landlords.person']} "
+        f"({share(c['landlords.person'], landlords)}), organisations {organisations} "
+        f"(individual businesses "
         f"{c['landlords.individual_business']}, companies {c['landlords.company']})",
         f"managers: sublessors {c['managers.sublessor']} (person parties "
         f"{c['managers.party.person']}), buildings run by property companies "

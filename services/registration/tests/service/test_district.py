@@ -1,8 +1,9 @@
 """The demo district generator, at a tiny scale, against the service in-process.
 
-Scale 0.002 of the office: 4 buildings (one run by a sublessor), 136 move-in declarations
-by 125 persons, 12 employers, 16 agreements. Seed 4 gives every kind of event at least
-once (moves declared by the person, renewals, revocations, leaves of both kinds).
+Scale 0.002 of the office: 4 buildings (one run by a sublessor) of 3 landlords (2 villagers
+registered at the counter, 1 individual business), 136 move-in declarations by 125
+persons, 12 employers, 16 agreements. Seed 1 gives every kind of event at least once
+(moves declared by the person, renewals, revocations, leaves of both kinds).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ async def test_the_district_generator_creates_what_the_figures_then_count(
         "http://registration.test",
         JWT_SECRET,
         scale=0.002,
-        seed=4,
+        seed=1,
         concurrency=8,
         client=svc.client,
         today=date(2026, 3, 4),
@@ -51,13 +52,15 @@ async def test_the_district_generator_creates_what_the_figures_then_count(
     assert c["moves_elsewhere"] == c["residences_ended_by_moves"] == 136 - 125
     assert move_outs > 0
     assert c["managers.party.person"] == c["managers.sublessor"] == 1
+    landlords = {k: c[f"landlords.{k}"] for k in ("person", "individual_business", "company")}
+    assert landlords == {"person": 2, "individual_business": 1, "company": 0}
     assert all(c[k] for k in ("hires.roster", "hires.single", "leaves.roster", "leaves.single"))
     assert c["agreements.renewed.landlord"] + c["agreements.renewed.employer"] > 0
     assert c["agreements.revoked.tenant"] > 0
     # The summary reports them per kind, and the request rate.
     for said in (
         "buildings 4 with 84 rooms",
-        "landlords 3: persons 0",
+        "landlords 3: persons 2 (66.7%), organisations 1 (individual businesses 1, companies 0)",
         "managers: sublessors 1",
         f"persons 125; move-ins 136: landlord {move_ins['landlord']}",
         f"moves elsewhere 11 (previous residence ended 11); move-outs {move_outs}:",
@@ -92,13 +95,15 @@ async def test_the_district_generator_creates_what_the_figures_then_count(
     assert body["period"]["self_declared"] == 136 - move_ins["officer"]
 
     # Through the properties: each current resident once, in one place; the sublessor is a
-    # person party managing its building.
+    # person party managing its building; villagers (person parties) let buildings.
     residents: Counter[str] = Counter()
     managers = []
+    landlord_ids: set[str] = set()
     for property_id in stats.property_ids:
         prop = await svc.client.get(f"/properties/{property_id}", headers=admin(svc))
         assert prop.status_code == 200, prop.text
         residents.update(r["person_ref"] for r in prop.json()["residences"])
+        landlord_ids.add(prop.json()["landlord_id"])
         listed = await svc.client.get(f"/properties/{property_id}/managers", headers=admin(svc))
         assert listed.status_code == 200, listed.text
         managers += listed.json()["managers"]
@@ -109,3 +114,14 @@ async def test_the_district_generator_creates_what_the_figures_then_count(
     assert party.status_code == 200, party.text
     assert party.json()["kind"] == "person"
     assert party.json()["person_ref"] in residents  # the sublessor lives in the building
+    # Villagers let buildings as person parties (the ref the office's registration derived
+    # from their identity number); the individual business as an organisation.
+    kinds: Counter[str] = Counter()
+    for landlord_id in landlord_ids:
+        landlord = await svc.client.get(f"/parties/{landlord_id}", headers=admin(svc))
+        assert landlord.status_code == 200, landlord.text
+        kinds[landlord.json()["kind"]] += 1
+        if landlord.json()["kind"] == "person":
+            assert landlord_id.startswith("P")
+            assert landlord.json()["person_ref"] == landlord_id
+    assert kinds == {"person": 2, "organisation": 1}
