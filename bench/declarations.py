@@ -1,7 +1,8 @@
 """Benchmark the declaration path: HTTP -> PostgreSQL + outbox -> Kafka -> figures consumer.
 
     uv run python bench/declarations.py [--requests N] [--rate R] [--concurrency C]
-        [--broker kafka|embedded] [--bootstrap HOST:PORT] [--database-url URL] [--json PATH]
+        [--broker kafka|embedded] [--bootstrap HOST:PORT] [--database-url URL]
+        [--district SCALE] [--json PATH]
 
 Starts its own broker and database (unless given), measures a bare-aiokafka baseline on
 the same broker, then the registration service as a separate process, and prints one
@@ -31,6 +32,7 @@ import load
 import raw_kafka
 
 from common.auth import mint_token
+from registration.district import generate
 from registration.events import TOPIC
 from tests.integration.services import SECRET
 
@@ -191,6 +193,15 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack, tmp: Path) -> dic
     res["ready_s"] = round(svc.start(), 2)
     time.sleep(1.0)
     res["rss_idle_mb"] = round(svc.memory_mb()[0], 1)
+    res["district_scale"], res["district_requests"], res["district_s"] = args.district, 0, 0.0
+    if args.district > 0:
+        print(f"[bench] demo district at scale {args.district:g}: the data declarations meet")
+        started = time.monotonic()
+        stats, ok = asyncio.run(generate(svc.url, SECRET, scale=args.district, log=lambda _: None))
+        if not ok:
+            raise RuntimeError(f"the demo district failed: {dict(stats.errors)} {stats.samples}")
+        res["district_requests"] = stats.requests
+        res["district_s"] = round(time.monotonic() - started, 1)
     grid = f"BENCH-{uuid.uuid4().hex[:6].upper()}"
     officer = mint_token(
         SECRET, sub="bench-officer", role="officer", grids=[grid], scopes=["registration:read"]
@@ -227,6 +238,11 @@ def report(r: dict[str, Any]) -> None:
         f"{rate}, flat out {c} in flight; load average {r['load_avg_start']} -> "
         f"{r['load_avg_end']} (2 cores)"
     )
+    if r["district_scale"]:
+        print(
+            f"  over the demo district at scale {r['district_scale']:g} "
+            f"({r['district_requests']} requests in {r['district_s']} s before the runs)"
+        )
     row("", "raw aiokafka", "registration", "svc/raw")
     for label, raw_key, svc_key in (
         ("record bytes (key + value + headers)", "raw_record_bytes", "event_size_bytes"),
@@ -302,6 +318,13 @@ def main() -> int:
     )
     parser.add_argument("--bootstrap", help="use this broker instead of starting one")
     parser.add_argument("--database-url", help="use this (empty) database instead")
+    parser.add_argument(
+        "--district",
+        type=float,
+        default=0.02,
+        help="first create the demo district at this scale of DOMAIN.md's figures, so the "
+        "declarations meet a populated database (0: none)",
+    )
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
     harness.raise_on_sigterm()
