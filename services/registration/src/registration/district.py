@@ -69,9 +69,9 @@ EMPLOYERS = 5_800
 AGREEMENTS = 8_047  # signed (renewals come on top)
 RATE_FROM, RATE_TO = 0.816, 0.936  # self-declaration rate at the start / end of the period
 PERIOD_DAYS = 182
-# In-flight requests. Measured on 2 cores with Kafka and PostgreSQL (scale 0.05 and 0.1):
-# the service - one process, ~17 ms of CPU a request, 20 database connections - is the
-# bottleneck at ~45 requests/s (move-ins ~41/s); the generator takes ~0.3 core. 32 keeps the
+# In-flight requests. Measured on 2 cores with Kafka and PostgreSQL: the service - one
+# process, 11-17 ms of CPU a request - is the bottleneck; the generator takes ~0.3-0.5 core.
+# The full district (scale 1) ran at 76 requests/s (move-ins 75/s) in 24.5 min. 32 keeps the
 # service busy through the short phases (16 gave ~10% less); 64 was slower, costing the
 # client more CPU (httpx scans its connection pool on every request).
 DEFAULT_CONCURRENCY = 32
