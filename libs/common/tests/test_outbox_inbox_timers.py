@@ -401,6 +401,37 @@ async def test_relay_run_publishes_after_a_wake_and_stops(
     assert [k for _t, k, _v, _h in send.sent] == [b"o-1"]
 
 
+async def test_a_woken_relay_lingers_so_commits_right_behind_join_the_batch(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    send = RecordingSend()
+    relay = OutboxRelay(
+        sessions, send, postgres=False, clock=clock, poll_interval_s=30, linger_s=0.3
+    )
+    cycles: list[int] = []
+    publish = relay.publish_pending
+
+    async def counted() -> int:
+        cycles.append(n := await publish())
+        return n
+
+    relay.publish_pending = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.05)  # the first, empty cycle; the relay now waits
+        sessions.configure(info={WAKE: relay.wake})
+        await _stage(sessions, OrderShipped(order_id="o-1"))
+        await asyncio.sleep(0.05)  # the relay is awake: without a linger it sends o-1 now
+        await _stage(sessions, OrderShipped(order_id="o-2"))
+        await asyncio.wait_for(send.arrived.wait(), 5)
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 5)
+
+    assert [k for _t, k, _v, _h in send.sent] == [b"o-1", b"o-2"]
+    assert [n for n in cycles if n] == [2]
+
+
 # --------------------------------------------------------------------------- inbox
 
 

@@ -47,10 +47,16 @@ class ServiceSettings(BaseSettings):
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    # After a commit wakes the relay, it waits this long for the next ones (0: none).
+    outbox_linger_s: float = Field(default=0.02, ge=0, le=1)
     outbox_retention_hours: float = Field(default=24.0, ge=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # A fetch waits for this many bytes, or this long: under light load consumers then
+    # apply a few events per transaction and offset commit rather than one each.
+    consumer_fetch_min_bytes: int = Field(default=16_384, ge=1)
+    consumer_fetch_max_wait_ms: int = Field(default=50, ge=0, le=10_000)
     # A consumer missing heartbeats this long leaves its group. Tansu holds every group
     # join for half of it, so the embedded stack uses the smallest Kafka accepts (6 s).
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000, le=300_000)
