@@ -120,7 +120,7 @@ def service_env(
         f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         f"{prefix}_KAFKA_IDEMPOTENT_PRODUCER": "true" if idempotent else "false",
         # Tansu (not idempotent) holds a group join for half the session timeout.
-        **({} if idempotent else {f"{prefix}_KAFKA_SESSION_TIMEOUT_MS": "6000"}),
+        **({} if idempotent else {f"{prefix}_KAFKA_SESSION_TIMEOUT_MS": "3000"}),
         f"{prefix}_JWT_SECRET": jwt_secret,
     }
 
