@@ -67,15 +67,14 @@ class AgreementService:
     async def _publish(
         self, session: AsyncSession, events: list[AgreementEvent], trace: Trace | None
     ) -> None:
-        for event in events:
-            await outbox.stage(
-                session,
-                event,
-                source=self.source,
-                now=self.clock.now(),
-                correlation_id=trace.correlation_id if trace else None,
-                traceparent=trace.traceparent if trace else None,
-            )
+        await outbox.stage_all(
+            session,
+            events,
+            source=self.source,
+            now=self.clock.now(),
+            correlation_id=trace.correlation_id if trace else None,
+            traceparent=trace.traceparent if trace else None,
+        )
 
     async def _arm_expiry(self, session: AsyncSession, agreement: Agreement) -> None:
         await durable_timers.schedule(

@@ -75,15 +75,14 @@ class Leads:
         self.declarations = declarations
 
     async def _publish(self, session: AsyncSession, events: list[Event], trace: Trace) -> None:
-        for event in events:
-            await outbox.stage(
-                session,
-                event,
-                source=self.source,
-                now=self.clock.now(),
-                correlation_id=trace.correlation_id,
-                traceparent=trace.traceparent,
-            )
+        await outbox.stage_all(
+            session,
+            events,
+            source=self.source,
+            now=self.clock.now(),
+            correlation_id=trace.correlation_id,
+            traceparent=trace.traceparent,
+        )
 
     async def open(self, session: AsyncSession, candidates: list[Candidate], trace: Trace) -> int:
         """Open a lead per candidate (unless one opened meanwhile); returns how many."""

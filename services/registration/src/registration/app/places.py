@@ -17,7 +17,6 @@ from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope
-from common.events import Event
 from common.pii import PiiCipher
 from registration.adapters import places_repository as repo
 from registration.adapters import repository
@@ -129,16 +128,14 @@ class PlacesService:
         self.persons = PersonRecords(cipher)
 
     async def _publish(self, session: AsyncSession, events: list[Any], trace: Trace | None) -> None:
-        for event in events:
-            assert isinstance(event, Event)
-            await outbox.stage(
-                session,
-                event,
-                source=self.source,
-                now=self.clock.now(),
-                correlation_id=trace.correlation_id if trace else None,
-                traceparent=trace.traceparent if trace else None,
-            )
+        await outbox.stage_all(
+            session,
+            events,
+            source=self.source,
+            now=self.clock.now(),
+            correlation_id=trace.correlation_id if trace else None,
+            traceparent=trace.traceparent if trace else None,
+        )
 
     # -- grids ----------------------------------------------------------------------------
     async def register_grid(
