@@ -221,25 +221,41 @@ def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(
         type="registration.ResidenceDeclared.v9", source="/tests", subject=key
     )
     bad_body = Envelope(type="registration.ResidenceDeclared.v1", source="/tests", subject=key)
+    # A ce_type that is not UTF-8 text: FastStream's own parser used to drop the whole
+    # fetched batch on it (the good events around it with it).
+    binary_type = [(k, b"\xff\xfe" if k == "ce_type" else v) for k, v in event_record(good[2])[3]]
+    too_long_id = Envelope(
+        type="registration.ResidenceDeclared.v1", source="/tests", subject=key, id="x" * 300
+    )
+    # A vendor's binary header beside a valid envelope is not the service's business.
+    _, _, body3, headers3 = event_record(good[3])
     records = [
         event_record(good[0]),
         no_headers,
         (TOPIC, key.encode(), good[1].to_json(), unknown_version.headers()),
         (TOPIC, key.encode(), b'{"residence_id": 1}', bad_body.headers()),
-        *[event_record(e) for e in good[1:]],
+        (TOPIC, key.encode(), good[2].to_json(), binary_type),
+        (TOPIC, key.encode(), good[2].to_json(), too_long_id.headers()),
+        *[event_record(e) for e in good[1:3]],
+        (TOPIC, key.encode(), body3, [*headers3, ("x-vendor", b"\x80\x81")]),
+        event_record(good[4]),
     ]
     with running(registration, {"REGISTRATION_RUN_RELAY": "false"}):
         asyncio.run(produce(kafka, records))
         assert wait_for_declarations(registration, grid, len(good)) == len(good)
         # Two of registration's consumer groups read the topic: each dead-letters the
-        # three, and says which group it is.
-        mine = asyncio.run(read_topic(kafka, TOPIC + ".dlq", key=key, expect=6))
-        assert len(mine) == 6
+        # five, and says which group it is.
+        mine = asyncio.run(read_topic(kafka, TOPIC + ".dlq", key=key, expect=10))
+        assert len(mine) == 10
         for record in mine:
             headers = dict(record.headers)
             assert headers["dlq_error"]
             assert headers["dlq_original_topic"] == TOPIC.encode()
         groups = sorted(dict(r.headers)["dlq_consumer"] for r in mine)
-        assert groups == [b"registration.figures"] * 3 + [b"registration.reconciliation"] * 3
+        assert groups == [b"registration.figures"] * 5 + [b"registration.reconciliation"] * 5
         errors = sorted(dict(r.headers)["dlq_error_type"] for r in mine)
-        assert errors == [b"PoisonMessage"] * 6
+        assert errors == [b"PoisonMessage"] * 10
+        # The raw header that was not text is kept, hex-encoded, and named as such.
+        hexed = [dict(r.headers) for r in mine if "dlq_hex_headers" in dict(r.headers)]
+        assert len(hexed) == 2
+        assert all(h["dlq_hex_headers"] == b"ce_type" and h["ce_type"] == b"fffe" for h in hexed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from common.clock import FakeClock
 from common.db import make_engine, make_sessionmaker, runtime_metadata
 from common.envelope import Envelope
 from common.events import Event
-from common.inbox import Inbox
+from common.inbox import Inbox, PoisonMessage, publish_dead_letter, safe_batch_parser, text_headers
 
 tallies_md = MetaData()
 tallies = Table(
@@ -193,3 +194,62 @@ async def test_unknown_types_are_poison_on_an_own_topic_and_skipped_on_a_foreign
     else:
         assert outcome == {"applied": 1, "dead_lettered": 2}
         assert [r.offset for r, _kind, _n in dlq.records] == [1, 2]
+
+
+async def test_a_record_whose_ce_headers_are_not_text_is_dead_lettered_and_the_rest_applied(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    dlq = Dlq()
+    inbox = make_inbox(sessions, dlq)
+    binary = record("p2", ce_id="e2", offset=1)
+    binary = dataclasses.replace(
+        binary, headers=[(k, b"\xff" if k == "ce_type" else v) for k, v in binary.headers]
+    )
+    vendor = record("p3", ce_id="e3", offset=2)
+    vendor = dataclasses.replace(vendor, headers=[*vendor.headers, ("x-sig", b"\x80\x81")])
+
+    outcome = await inbox.handle_batch([record("p1", ce_id="e1"), binary, vendor])
+
+    assert outcome == {"applied": 2, "dead_lettered": 1}
+    assert await entries(sessions) == ["e1:p1", "e3:p3"]
+    assert [(r.offset, error) for r, error, _ in dlq.records] == [(1, "PoisonMessage")]
+
+
+def test_text_headers_hex_encode_what_is_not_utf8_and_say_which() -> None:
+    headers, hexed = text_headers([("a", b"ok"), ("b", b"\xff\x00"), ("c", "caf\u00e9".encode())])
+    assert headers == [("a", b"ok"), ("b", b"ff00"), ("c", "caf\u00e9".encode())]
+    assert hexed == ["b"]
+
+
+async def test_the_batch_parser_survives_binary_headers_and_keeps_the_raw_records() -> None:
+    from faststream.kafka.message import KafkaMessage
+    from faststream.kafka.parser import AioKafkaBatchParser
+
+    parser = AioKafkaBatchParser(msg_class=KafkaMessage, regex=None)
+    raw = record("p1", ce_id="e1")
+    raw = dataclasses.replace(raw, headers=[*raw.headers, ("x-sig", b"\xfe")])
+    with pytest.raises(UnicodeDecodeError):
+        await parser.parse_batch((raw,))
+
+    message = await safe_batch_parser((raw,), parser.parse_batch)
+
+    assert message.raw_message == (raw,)
+    assert message.batch_headers[0]["x-sig"] == "fe"
+
+
+async def test_a_dead_letter_keeps_binary_headers_hex_encoded() -> None:
+    sent: list[tuple[str, list[tuple[str, bytes]]]] = []
+
+    async def send(topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> Any:
+        sent.append((topic, headers))
+        return asyncio.sleep(0)
+
+    raw = record("p1", ce_id="e1")
+    raw = dataclasses.replace(raw, headers=[*raw.headers, ("x-sig", b"\xfe")])
+    await publish_dead_letter(send, raw, PoisonMessage("bad"), 1, "tally")
+
+    ((topic, headers),) = sent
+    as_dict = dict(headers)
+    assert topic == "batchtest.events.dlq"
+    assert as_dict["x-sig"] == b"fe" and as_dict["dlq_hex_headers"] == b"x-sig"
+    assert as_dict["ce_id"] == b"e1"

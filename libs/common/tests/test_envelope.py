@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from common.envelope import CONTENT_TYPE, SPEC_VERSION, Envelope, EnvelopeError, new_traceparent
+from common.envelope import (
+    CONTENT_TYPE,
+    MAX_ID_LENGTH,
+    SPEC_VERSION,
+    Envelope,
+    EnvelopeError,
+    new_traceparent,
+)
+
+
+def sample() -> Envelope:
+    return Envelope(type="registration.ResidenceDeclared.v1", source="/tests", subject="p1")
 
 
 def _valid_headers() -> dict[str, str]:
@@ -100,3 +112,22 @@ def test_unparseable_time_is_an_envelope_error() -> None:
 
 def test_envelope_error_is_a_value_error() -> None:
     assert issubclass(EnvelopeError, ValueError)
+
+
+def test_a_ce_header_that_is_not_utf8_is_an_envelope_error() -> None:
+    headers = [(k, b"\xff\xfe" if k == "ce_source" else v) for k, v in sample().headers()]
+    with pytest.raises(EnvelopeError, match="not UTF-8"):
+        Envelope.from_headers(headers)
+
+
+def test_other_headers_are_not_decoded_so_a_binary_one_does_no_harm() -> None:
+    headers = sample().headers()
+    assert Envelope.from_headers([*headers, ("x-vendor", b"\x80")]) == Envelope.from_headers(
+        headers
+    )
+
+
+def test_a_ce_id_longer_than_the_inbox_keeps_is_refused() -> None:
+    Envelope.from_headers(replace(sample(), id="x" * MAX_ID_LENGTH).headers())
+    with pytest.raises(EnvelopeError, match="longer than"):
+        Envelope.from_headers(replace(sample(), id="x" * (MAX_ID_LENGTH + 1)).headers())

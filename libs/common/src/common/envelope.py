@@ -16,8 +16,39 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
 
+MAX_ID_LENGTH = 200
+"""Longest ``ce_id`` accepted (the inbox's column): CloudEvents allows any non-empty
+string, producers here send UUIDs; a longer one is refused as poison, not stored."""
+
+
 class EnvelopeError(ValueError):
     """A message whose headers are not a valid CloudEvent."""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Where a command or event came from: the correlation id and W3C trace context.
+
+    A request's comes from its headers (:func:`common.http.request_trace`), an event's
+    from its envelope (:meth:`of`); events staged while handling either carry it on.
+    """
+
+    correlation_id: str | None = None
+    traceparent: str | None = None
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Trace:
+        return cls(envelope.correlation_id, envelope.traceparent)
+
+
+def header_text(value: str | bytes) -> str:
+    """A header value as text; :class:`EnvelopeError` if its bytes are not UTF-8."""
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode()
+    except UnicodeDecodeError as exc:
+        raise EnvelopeError(f"a header value is not UTF-8 text: {value[:64]!r}") from exc
 
 
 def new_traceparent() -> str:
@@ -54,10 +85,12 @@ class Envelope:
         cls, headers: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]]
     ) -> Envelope:
         items = headers.items() if isinstance(headers, Mapping) else headers
-        h = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in items}
+        h = {k: header_text(v) for k, v in items if k.startswith("ce_") or k == "traceparent"}
         missing = [n for n in ("ce_id", "ce_type", "ce_source", "ce_specversion") if not h.get(n)]
         if missing:
             raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+        if len(h["ce_id"]) > MAX_ID_LENGTH:
+            raise EnvelopeError(f"ce_id is longer than {MAX_ID_LENGTH} characters")
         if h["ce_specversion"] != SPEC_VERSION:
             raise EnvelopeError(f"unsupported ce_specversion {h['ce_specversion']!r}")
         try:

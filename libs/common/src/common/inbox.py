@@ -14,12 +14,14 @@ skipped (``Inbox(foreign_topic=True)``); on a service's own topic they are poiso
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
+from aiokafka import ConsumerRecord  # type: ignore[import-untyped]
 from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy import insert
@@ -63,7 +65,10 @@ async def publish_dead_letter(
     acknowledged and comes back, so nothing is lost.
     """
     topic = record.topic + DLQ_SUFFIX
-    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
+    headers, hexed = text_headers(record.headers or ())
+    headers = [(k, v) for k, v in headers if not k.startswith("dlq_")]
+    if hexed:
+        headers.append(("dlq_hex_headers", ",".join(hexed).encode()))
     headers += [
         ("dlq_error", str(exc)[:4000].encode()),
         ("dlq_error_type", type(exc).__name__.encode()),
@@ -85,6 +90,44 @@ async def publish_dead_letter(
         error_type=type(exc).__name__,
         error=str(exc)[:500],
     )
+
+
+def text_headers(headers: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """Headers whose values are all UTF-8: a value that is not is hex-encoded.
+
+    Returns the headers and the names of those hex-encoded, so that a dead-lettered
+    record keeps its raw headers in a form every consumer (and FastStream) can read.
+    """
+    out: list[tuple[str, bytes]] = []
+    hexed: list[str] = []
+    for name, value in headers:
+        raw = value if isinstance(value, bytes) else str(value).encode()
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            raw = raw.hex().encode()
+            hexed.append(name)
+        out.append((name, raw))
+    return out, hexed
+
+
+async def safe_batch_parser(records: Any, parse: Callable[[Any], Awaitable[Any]]) -> Any:
+    """A FastStream batch parser that never fails on a record's headers.
+
+    FastStream's own parser decodes every header value as UTF-8 before any handler
+    runs, and a single record with a binary header (a vendor's feed, a hostile
+    producer) made it drop the whole fetched batch with only a log line. This one hands
+    FastStream copies whose header values are made text, and keeps the original records
+    as the message's ``raw_message``: the inbox reads those, dead-letters a record whose
+    CloudEvents headers are not text, and applies the rest.
+    """
+    batch: tuple[ConsumerRecord[Any, Any], ...] = (
+        tuple(records) if isinstance(records, tuple | list) else (records,)
+    )
+    safe = tuple(dataclasses.replace(r, headers=text_headers(r.headers or ())[0]) for r in batch)
+    message = await parse(safe if isinstance(records, tuple | list) else safe[0])
+    message.raw_message = records
+    return message
 
 
 class PoisonMessage(Exception):

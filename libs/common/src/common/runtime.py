@@ -24,7 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from common.clock import Clock, SystemClock
 from common.db import is_postgres, make_engine, make_sessionmaker
 from common.events import Event
-from common.inbox import BatchHandle, Handler, Inbox, publish_dead_letter, raw_body, retrying
+from common.inbox import (
+    BatchHandle,
+    Handler,
+    Inbox,
+    publish_dead_letter,
+    raw_body,
+    retrying,
+    safe_batch_parser,
+)
 from common.kafka_security import broker_security
 from common.outbox import WAKE, OutboxRelay, Seal
 from common.settings import ServiceSettings
@@ -137,6 +145,7 @@ class Runtime:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=raw_body,
+            parser=safe_batch_parser,
             fetch_min_bytes=self.settings.consumer_fetch_min_bytes,
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
