@@ -147,8 +147,9 @@ class Registration:
         async with self.runtime.sessionmaker() as session:
             return list((await session.execute(select(table))).all())
 
-    async def drain(self, timeout_s: float = 5.0) -> None:
-        """Wait until the service's own relay has published every outbox row."""
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait until the service's own relay has published every outbox row (a bound, not a
+        budget: on a loaded two-core machine a retried, dead-lettered event took over 5 s)."""
         async with asyncio.timeout(timeout_s):
             while True:
                 async with self.runtime.sessionmaker() as session:
