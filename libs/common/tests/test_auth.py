@@ -73,6 +73,40 @@ def test_token_with_an_unknown_role_is_rejected() -> None:
         decode_token(SECRET, token)
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"role": ["admin"]},
+        {"role": 7},
+        {"grids": 5},
+        {"grids": "G1"},
+        {"grids": [1, 2]},
+        {"scope": ["pii:read"]},
+        {"party_id": {"id": "L1"}},
+        {"sub": 12},
+        {"sub": ""},
+    ],
+)
+def test_correctly_signed_claims_of_the_wrong_type_are_an_invalid_token(
+    claims: dict[str, object],
+) -> None:
+    body = {"sub": "u1", "role": "officer", "exp": int(time.time()) + 60, **claims}
+    token = jwt.encode(body, SECRET, algorithm=ALGORITHM)
+
+    with pytest.raises(jwt.InvalidTokenError):  # PyJWT checks `sub` itself, we the rest
+        decode_token(SECRET, token)
+
+
+async def test_a_token_with_a_list_for_its_role_is_401_not_500(client: httpx.AsyncClient) -> None:
+    body = {"sub": "u1", "role": ["admin"], "scope": "things:read", "exp": int(time.time()) + 60}
+    token = jwt.encode(body, SECRET, algorithm=ALGORITHM)
+
+    response = await client.get("/read", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+    assert "role" in response.json()["detail"]
+
+
 def test_token_without_expiry_is_rejected() -> None:
     token = jwt.encode({"sub": "u1", "role": "admin"}, SECRET, algorithm=ALGORITHM)
 

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ALGORITHM = "HS256"
 ROLES = frozenset({"admin", "officer", "grid_worker", "landlord", "employer", "person", "system"})
@@ -62,17 +63,34 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+class Claims(BaseModel):
+    """The claims a principal is made of, with their types checked (strictly: a ``role``
+    that is a list or ``grids`` that is a number is an invalid token, not a 500)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    sub: str = Field(min_length=1)
+    role: str
+    scope: str = ""
+    grids: list[str] = Field(default_factory=list)
+    party_id: str | None = None
+
+
 def decode_token(secret: str, token: str) -> Principal:
-    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
-    role = claims.get("role")
-    if role not in ROLES:
+    raw = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+    try:
+        claims = Claims.model_validate(raw)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) or "claims" for e in exc.errors())
+        raise jwt.InvalidTokenError(f"malformed claims: {fields}") from exc
+    if claims.role not in ROLES:
         raise jwt.InvalidTokenError("unknown role")
     return Principal(
-        sub=str(claims["sub"]),
-        role=role,
-        scopes=frozenset(str(claims.get("scope", "")).split()),
-        grids=frozenset(claims.get("grids") or ()),
-        party_id=claims.get("party_id"),
+        sub=claims.sub,
+        role=claims.role,
+        scopes=frozenset(claims.scope.split()),
+        grids=frozenset(claims.grids),
+        party_id=claims.party_id,
     )
 
 

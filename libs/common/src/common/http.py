@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common import metrics
 from common.envelope import new_traceparent
+from common.guard import GuardRequests
 from common.runtime import Runtime
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -120,6 +121,7 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
 
+    app.add_middleware(GuardRequests)
     app.add_middleware(ObserveRequests)
 
     ops = APIRouter(tags=["operations"])

@@ -307,3 +307,17 @@ async def test_the_person_view_shows_the_corrected_record(registration: Registra
         "female",
         "1985-06-15",
     )
+
+
+async def test_a_number_in_full_width_digits_is_the_same_person_as_in_ascii(
+    registration: Registration,
+) -> None:
+    svc = registration
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in id_number())  # "0" -> U+FF10 ...
+    _, first = await declared_person(svc, id_number=full_width, key="full-width")
+    elsewhere = await svc.declare(await svc.new_property(), key="ascii")
+
+    assert first == derived_ref(svc, id_number())
+    assert elsewhere.status_code == 422  # the same person, already living in the first
+    assert "already lives" in elsewhere.text
+    assert await svc.count(persons) == 1

@@ -101,3 +101,24 @@ def test_the_error_names_the_field_it_was_given() -> None:
 
     assert error.value.field == "guardian.id_number"
     assert str(error.value).startswith("guardian.id_number: ")
+
+
+def test_a_full_width_number_is_the_same_number_in_ascii() -> None:
+    number = with_check("44030619900101123")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)  # "0" -> U+FF10 ...
+
+    assert ResidentId.parse(f" {full_width} ", today=TODAY) == ResidentId.parse(number, today=TODAY)
+    assert ResidentId.parse(full_width, today=TODAY).value == number
+
+
+def test_a_superscript_digit_is_normalised_like_a_full_width_one() -> None:
+    number = with_check("44030219900101123")
+    assert ResidentId.parse(number[:5] + "\u00b2" + number[6:], today=TODAY).value == number
+
+
+# Arabic-Indic three, Devanagari four, a Thai three: digits to isdigit(), not to NFKC.
+@pytest.mark.parametrize("digit", ["\u0663", "\u096a", "\u0e53"])
+def test_a_digit_that_is_not_ascii_after_normalising_is_a_domain_error(digit: str) -> None:
+    number = with_check("44030619900101123")
+    with pytest.raises(DomainError, match="17 digits"):
+        ResidentId.parse(number[:5] + digit + number[6:], today=TODAY)

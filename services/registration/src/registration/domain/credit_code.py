@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.identifiers import ascii_digits, normalise_code
 from registration.domain.errors import DomainError
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -58,7 +59,7 @@ class CreditCode:
     @classmethod
     def parse(cls, raw: str, *, field: str = "credit_code") -> CreditCode:
         """Validate a code; raise :class:`DomainError` on ``field`` saying what is wrong."""
-        value = raw.strip().upper()
+        value = normalise_code(raw)
         if len(value) != 18:
             raise DomainError(field, "must be 18 characters (GB 32100 unified social credit code)")
         bad = sorted({c for c in value if c not in _VALUES})
@@ -72,7 +73,7 @@ class CreditCode:
             raise DomainError(field, f"registration department code {value[0]!r} is not known")
         if value[1] not in ORGANISATION_TYPES:
             raise DomainError(field, f"organisation type code {value[1]!r} is not known")
-        if not value[2:8].isdigit():
+        if not ascii_digits(value[2:8]):
             raise DomainError(field, f"administrative division {value[2:8]!r} is not 6 digits")
         if check_character(value[:17]) != value[17]:
             raise DomainError(field, "check character does not match (GB 32100)")

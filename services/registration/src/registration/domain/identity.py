@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from common.identifiers import ascii_digits, normalise_code
 from registration.domain.errors import DomainError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -72,12 +73,8 @@ class ResidentId:
     @classmethod
     def parse(cls, raw: str, *, today: date, field: str = "id_number") -> ResidentId:
         """Validate an 18-character identity number; raise :class:`DomainError` on ``field``."""
-        value = raw.strip().upper()
-        if (
-            len(value) != 18
-            or not value[:17].isdigit()
-            or not (value[17].isdigit() or value[17] == "X")
-        ):
+        value = normalise_code(raw)
+        if len(value) != 18 or not ascii_digits(value[:17]) or value[17] not in "0123456789X":
             raise DomainError(field, "must be 18 characters: 17 digits and a digit or X")
         if int(value[:2]) not in _PROVINCES:
             raise DomainError(field, f"region code {value[:6]} is not a mainland region")

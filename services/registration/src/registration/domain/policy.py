@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
+from common.identifiers import ascii_digits
 from registration.domain.errors import DomainError
 
 
@@ -43,7 +44,7 @@ class Month:
     @classmethod
     def parse(cls, raw: str, *, field: str = "month") -> Month:
         text = raw.strip()
-        if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit():
+        if len(text) != 7 or text[4] != "-" or not ascii_digits(text[:4] + text[5:]):
             raise DomainError(field, "must be a month written YYYY-MM")
         year, month = int(text[:4]), int(text[5:])
         if not 1 <= month <= 12 or year < 2000:

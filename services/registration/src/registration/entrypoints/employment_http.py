@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from common.auth import Principal, requires
+from common.guard import Offset
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
+from common.identifiers import ascii_digits
 from common.pii import mask_id_number
 from common.runtime import Runtime
 from registration.adapters import employment_repository as repo
@@ -155,7 +157,7 @@ def build_employment_router(
         principal: Reader,
         active: Annotated[bool, Query(description="Only current employments")] = True,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         await readable_employer(employer_id, principal)
         # The masked number is derived from the person's current record, so that a
@@ -263,7 +265,7 @@ def build_employment_router(
             if name.strip().lower() == "charset":
                 charset = value.strip().strip('"')
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > roster_max_bytes:
+        if ascii_digits(declared) and int(declared) > roster_max_bytes:
             raise _too_large(f"at most {roster_max_bytes} bytes per upload; split the file")
         content = bytearray()
         async for chunk in request.stream():

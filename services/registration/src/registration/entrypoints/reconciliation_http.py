@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from common.auth import Principal, requires
+from common.guard import Offset
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
+from common.identifiers import ascii_digits
 from common.runtime import Runtime
 from registration.adapters import reconciliation_repository as repo
 from registration.app import five_elements
@@ -79,7 +81,7 @@ async def _read_body(request: Request, media_type: str, max_bytes: int) -> tuple
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"')
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if ascii_digits(declared) and int(declared) > max_bytes:
         raise _too_large(f"at most {max_bytes} bytes per request; split the batch")
     content = bytearray()
     async for chunk in request.stream():
@@ -260,7 +262,7 @@ def build_reconciliation_router(
         grid_id: Annotated[str | None, Query(max_length=50)] = None,
         lead_status: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         grids: list[str] | None
         if grid_id is not None:

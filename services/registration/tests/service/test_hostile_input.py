@@ -1,0 +1,110 @@
+"""Client input that used to be a 500 (issue 7): now a 422 naming the field, nothing changed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _reconciliation_helpers import post_entries, system
+from _registration_helpers import Registration, id_number
+
+from common.db import idempotency_keys, outbox
+from registration.adapters.tables import persons, properties, residences
+
+
+async def _state(svc: Registration) -> dict[str, int]:
+    return {
+        "properties": await svc.count(properties),
+        "persons": await svc.count(persons),
+        "residences": await svc.count(residences),
+        "outbox": await svc.count(outbox),
+        "keys": await svc.count(idempotency_keys),
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("name", "Wang\x00Xiaoming", "NUL"),
+        ("name", "Wang\ud800", "surrogate"),
+        ("room_no", "1\x0001", "NUL"),
+        ("phone", "\udfff13800138000", "surrogate"),
+    ],
+)
+async def test_a_nul_or_lone_surrogate_in_a_body_field_is_a_422_naming_it(
+    registration: Registration, field: str, value: str, problem: str
+) -> None:
+    svc = registration
+    property_id = await svc.new_property()
+    before = await _state(svc)
+
+    body = {
+        "id_number": id_number(),
+        "name": "Wang Xiaoming",
+        "phone": "13800138000",
+        "room_no": "101",
+        "moved_in_on": "2026-03-02",
+        field: value,
+    }
+    response = await svc.client.post(  # as a client sends it: surrogates as \u escapes
+        f"/properties/{property_id}/residences",
+        content=json.dumps(body),
+        headers={**svc.landlord(), "Idempotency-Key": "k1", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert problem in error["msg"]
+    assert await _state(svc) == before
+
+
+async def test_a_nul_in_a_path_id_or_a_query_is_a_422(registration: Registration) -> None:
+    svc = registration
+    officer = svc.officer()
+
+    in_path = await svc.client.get("/properties/abc%00def", headers=officer)
+    in_query = await svc.client.get("/leads?grid_id=G1%00", headers=officer)
+
+    assert in_path.status_code == 422 and in_path.json()["detail"][0]["loc"] == ["path"]
+    assert in_query.status_code == 422
+    assert in_query.json()["detail"][0]["loc"] == ["query", "grid_id"]
+
+
+async def test_an_offset_past_int64_is_a_422(registration: Registration) -> None:
+    svc = registration
+    response = await svc.client.get(
+        f"/employers/E1/employments?offset={2**63}", headers=svc.officer()
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["query", "offset"]
+
+
+async def test_deeply_nested_json_on_the_access_control_route_is_a_422(
+    registration: Registration,
+) -> None:
+    svc = registration
+    depth = 100_000
+    body = '{"entries": [' + "[" * depth + "]" * depth + "]}"
+
+    response = await svc.client.post(
+        "/feeds/access-control/entries",
+        content=body,
+        headers={**system(svc), "Idempotency-Key": "deep", "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert "nested deeper" in response.json()["detail"][0]["msg"]
+    assert await svc.count(idempotency_keys) == 0
+
+
+async def test_an_escaped_backslash_u0000_is_ordinary_text(registration: Registration) -> None:
+    svc = registration
+    property_id = await svc.new_property()
+
+    response = await svc.declare(property_id, name="Wang \\u0000 Xiaoming")
+
+    assert response.status_code == 201, response.text
+    assert json.loads(response.request.content)["name"] == "Wang \\u0000 Xiaoming"
+    assert (await post_entries(svc, [])).status_code != 500
