@@ -110,3 +110,20 @@ def test_unknown_charsets_are_refused() -> None:
     with pytest.raises(DomainError) as caught:
         decode(b"x", "latin-1")
     assert caught.value.field == "charset"
+
+
+def test_a_field_over_the_csv_limit_or_a_nul_is_that_lines_error_and_the_rest_is_read() -> None:
+    huge = "x" * 200_000
+    text = (
+        HEADER
+        + f"hire,{ID},{huge},,2026-03-02\n"
+        + f"hire,{ID},A\x00B,,2026-03-02\n"
+        + f"hire,{ID},王小明,,2026-03-02\n"
+    )
+
+    roster = parse(text, max_rows=10)
+
+    assert roster.rows == 3
+    assert [(e.line, e.field) for e in roster.errors] == [(2, "line"), (3, "line")]
+    assert "field limit" in roster.errors[0].reason and "NUL" in roster.errors[1].reason
+    assert [r.line for r in roster.valid] == [4]

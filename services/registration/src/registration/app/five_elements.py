@@ -18,9 +18,7 @@ skipped.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
+from common.csvfile import BadLine, csv_lines
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import reconciliation_repository as repo
 from registration.adapters.reconciliation_tables import five_elements_lists
@@ -76,20 +75,22 @@ class FiveElementsList:
 def parse(text: str, *, max_rows: int, today: date) -> FiveElementsList:
     """Check the header and every line; properties are resolved when the list is applied."""
     sha256 = hashlib.sha256(text.strip().encode()).hexdigest()
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or tuple(h.strip().lower() for h in header) != HEADER:
+    records = csv_lines(text)
+    _, header = next(records, (0, None))
+    if not isinstance(header, list) or tuple(h.strip().lower() for h in header) != HEADER:
         raise DomainError("header", f"the first line must be {','.join(HEADER)}")
     lines: list[ListLine] = []
     errors: list[RowError] = []
     rows = 0
-    for cells in reader:
-        if not any(c.strip() for c in cells):
+    for line, cells in records:
+        if not isinstance(cells, BadLine) and not any(c.strip() for c in cells):
             continue
         rows += 1
         if rows > max_rows:
             raise ListTooLarge(f"at most {max_rows} rows per list; split the file")
-        line = reader.line_num
+        if isinstance(cells, BadLine):
+            errors.append(RowError(line, "line", cells.message))
+            continue
         if len(cells) != len(HEADER):
             errors.append(RowError(line, "line", f"expected 4 columns, found {len(cells)}"))
             continue

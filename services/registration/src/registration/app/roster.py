@@ -13,14 +13,13 @@ optional; ``date`` (YYYY-MM-DD) is the hire or leave date. Blank lines are skipp
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from common.csvfile import BadLine, csv_lines
 from registration.domain.errors import DomainError
 
 HEADER = ("action", "id_number", "name", "phone", "date")
@@ -82,20 +81,22 @@ def decode(content: bytes, charset: str | None) -> str:
 def parse(text: str, *, max_rows: int) -> Roster:
     """Check the header and every line's shape; domain rules are checked when applied."""
     sha256 = hashlib.sha256(text.strip().encode()).hexdigest()
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or tuple(h.strip().lower() for h in header) != HEADER:
+    records = csv_lines(text)
+    _, header = next(records, (0, None))
+    if not isinstance(header, list) or tuple(h.strip().lower() for h in header) != HEADER:
         raise DomainError("header", f"the first line must be {','.join(HEADER)}")
     valid: list[RosterRow] = []
     errors: list[RowError] = []
     rows = 0
-    for cells in reader:
-        if not any(c.strip() for c in cells):
+    for line, cells in records:
+        if not isinstance(cells, BadLine) and not any(c.strip() for c in cells):
             continue
         rows += 1
         if rows > max_rows:
             raise RosterTooLarge(f"at most {max_rows} rows per upload; split the file")
-        line = reader.line_num
+        if isinstance(cells, BadLine):
+            errors.append(RowError(line, "line", cells.message))
+            continue
         if len(cells) != len(HEADER):
             errors.append(RowError(line, "line", f"expected 5 columns, found {len(cells)}"))
             continue
