@@ -49,6 +49,9 @@ class RegistrationSettings(ServiceSettings):
     # Employers' monthly returns (每月統計、逐月上報): the return of month M is due at 00:00
     # (local time) on day EMPLOYER_RETURN_DUE_DAY of month M+1.
     employer_return_due_day: int = Field(default=5, ge=1, le=28)
+    office_timezone: str = "Asia/Shanghai"
+    """The office's local time: what "today" is for a move-in or move-out (IANA name or
+    ``UTC+08:00``)."""
     employer_return_timezone: str = "Asia/Shanghai"
     employer_return_policy_version: str = "default-2026"
     employer_return_policy_source: str = (
@@ -69,7 +72,7 @@ class RegistrationSettings(ServiceSettings):
         "day, China time (default; set per city)"
     )
 
-    @field_validator("employer_return_timezone", "agreement_timezone")
+    @field_validator("office_timezone", "employer_return_timezone", "agreement_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         parse_timezone(value)
@@ -89,6 +92,7 @@ class RegistrationSettings(ServiceSettings):
             deadline_working_days=self.declaration_deadline_working_days,
             version=self.declaration_policy_version,
             source=self.declaration_policy_source,
+            timezone=parse_timezone(self.office_timezone),
         )
 
     def employer_return_policy(self) -> EmployerReturnPolicy:

@@ -141,6 +141,7 @@ def test_a_move_out_is_declared_with_its_reason() -> None:
         reason=ResidenceEndReason.MOVED_OUT,
         channel=Channel.LANDLORD_SELF_DECLARATION,
         now=NOW,
+        today=NOW.date(),
     )
 
     assert prop.events == [ended]
@@ -172,6 +173,7 @@ def test_a_move_out_breaking_a_rule_is_refused(
             reason=reason,
             channel=Channel.OFFICER,
             now=NOW,
+            today=NOW.date(),
         )
 
     assert error.value.field == field
@@ -188,6 +190,40 @@ def test_a_residence_of_another_building_is_not_ended_here() -> None:
             reason=ResidenceEndReason.CORRECTED,
             channel=Channel.OFFICER,
             now=NOW,
+            today=NOW.date(),
         )
 
     assert error.value.field == "residence_id"
+
+
+def test_today_is_the_offices_date_not_utcs() -> None:
+    # 01:30 on 5 March in China is still 4 March in UTC: a move-in and a move-out dated
+    # 5 March happen "today", not in the future.
+    early = datetime(2026, 3, 4, 17, 30, tzinfo=UTC)
+    prop = building()
+    event = prop.declare_move_in(
+        residence_id="res-early",
+        person=PERSON,
+        person_ref="Pabc",
+        id_number_masked="4403**********1236",
+        room_no="101",
+        moved_in_on=date(2026, 3, 5),
+        now=early,
+        channel=Channel.PERSON_SELF_DECLARATION,
+        occupants_now=0,
+        policy=DeclarationPolicy(),
+    )
+    assert event.moved_in_on == date(2026, 3, 5)
+    with pytest.raises(DomainError, match="before it happens"):
+        building().declare_move_in(
+            residence_id="res-utc",
+            person=PERSON,
+            person_ref="Pabc",
+            id_number_masked="4403**********1236",
+            room_no="101",
+            moved_in_on=date(2026, 3, 5),
+            now=early,
+            channel=Channel.PERSON_SELF_DECLARATION,
+            occupants_now=0,
+            policy=DeclarationPolicy(timezone=UTC),
+        )

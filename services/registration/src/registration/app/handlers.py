@@ -171,7 +171,7 @@ class RegistrationService:
             )
         now = self.clock.now()
         person = Declared(
-            ResidentId.parse(cmd.id_number, today=now.date()),
+            ResidentId.parse(cmd.id_number, today=self.policy.local_date(now)),
             checked_name(cmd.name),
             checked_phone(cmd.phone),
         )
@@ -264,7 +264,8 @@ class RegistrationService:
             moved_out_on=cmd.moved_out_on,
             reason=cmd.reason,
             channel=channel_of(principal),
-            now=self.clock.now(),
+            now=(now := self.clock.now()),
+            today=self.policy.local_date(now),
         )
         await repository.end_residences(session, [event], ended_by=principal.sub)
         await self._publish(session, prop.events, trace)

@@ -46,13 +46,15 @@ class Residence:
         reason: ResidenceEndReason,
         channel: Channel,
         now: datetime,
+        today: date,
         superseded_by: str | None = None,
     ) -> ResidenceEnded:
+        """End the residence; ``today`` is the office's date at ``now`` (its timezone)."""
         if moved_out_on < self.moved_in_on:
             raise DomainError(
                 "moved_out_on", f"is before the move-in on {self.moved_in_on.isoformat()}"
             )
-        if moved_out_on > now.date():
+        if moved_out_on > today:
             raise DomainError("moved_out_on", "a move-out cannot be declared before it happens")
         return ResidenceEnded(
             residence_id=self.id,
@@ -150,7 +152,7 @@ class Property:
         room = self.rooms.get(room_no)
         if room is None:
             raise DomainError("room_no", f"property {self.id} has no room {room_no!r}")
-        today = now.date()
+        today = policy.local_date(now)
         if moved_in_on > today:
             raise DomainError("moved_in_on", "a move-in cannot be declared before it happens")
         if moved_in_on < person.birth_date:
@@ -175,6 +177,7 @@ class Property:
                     reason=ResidenceEndReason.MOVED_ELSEWHERE,
                     channel=channel,
                     now=now,
+                    today=today,
                     superseded_by=residence_id,
                 )
             )
@@ -208,12 +211,15 @@ class Property:
         reason: ResidenceEndReason,
         channel: Channel,
         now: datetime,
+        today: date,
     ) -> ResidenceEnded:
         """Declare a move-out (or that the residence was declared in error)."""
         if residence.property_id != self.id:
             raise DomainError("residence_id", f"is not a residence of property {self.id}")
         if reason is ResidenceEndReason.MOVED_ELSEWHERE:
             raise DomainError("reason", "moved_elsewhere follows from a move-in elsewhere")
-        event = residence.end(moved_out_on=moved_out_on, reason=reason, channel=channel, now=now)
+        event = residence.end(
+            moved_out_on=moved_out_on, reason=reason, channel=channel, now=now, today=today
+        )
         self.events.append(event)
         return event

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from common.identifiers import ascii_digits
 from registration.domain.errors import DomainError
 
+CHINA_TIME = timezone(timedelta(hours=8), "UTC+08:00")
+
 
 @dataclass(frozen=True)
 class DeclarationPolicy:
@@ -20,6 +22,12 @@ class DeclarationPolicy:
     deadline_working_days: int = 3
     version: str = "default-2026"
     source: str = "Declaration within 3 working days of a move-in (default; set per city)"
+    timezone: tzinfo = CHINA_TIME
+    """The office's local time: a move-in "today" is today there, not in UTC."""
+
+    def local_date(self, moment: datetime) -> date:
+        """The office's date at ``moment``."""
+        return moment.astimezone(self.timezone).date()
 
     def deadline(self, moved_in_on: date) -> date:
         """The last day a move-in on ``moved_in_on`` may be declared on time.
@@ -66,9 +74,6 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
-
-
-CHINA_TIME = timezone(timedelta(hours=8), "UTC+08:00")
 
 
 @dataclass(frozen=True)
