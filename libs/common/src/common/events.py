@@ -8,9 +8,16 @@ the model that validates the body.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from common.pii import scrub_text
+
+FreeText = Annotated[str, PlainSerializer(scrub_text, return_type=str, when_used="json")]
+"""A free-text field of a public event (an address, a name, a note): identity and phone
+numbers typed into it are replaced when the event is written, so they never reach a
+public topic. The schema is a plain string."""
 
 CE_TYPE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*\.[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)$")
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.events import Event
+from common.events import Event, FreeText
 
 TOPIC = "registration.events"
 
@@ -65,7 +65,7 @@ class PropertyRegistered(Event):
 
     property_id: str
     grid_id: str
-    address: str = Field(description="Standard address of the building")
+    address: FreeText = Field(description="Standard address of the building")
     landlord_id: str = Field(description="Party id of the responsible landlord")
     rooms: list[RoomCapacity]
     channel: Channel
@@ -172,7 +172,7 @@ class EmployerRegistered(Event):
     credit_code: str = Field(description="Unified social credit code (GB 32100), 18 characters")
     employer_name: str = Field(description="Registered name of the organisation")
     grid_id: str
-    address: str
+    address: FreeText
     channel: EmployerChannel
     registered_at: datetime
 
@@ -362,7 +362,7 @@ class GridRegistered(Event):
     )
 
     grid_id: str
-    grid_name: str
+    grid_name: FreeText
     community: str
     grid_worker: str | None = Field(description="Account of the assigned grid worker, if any")
     registered_at: datetime

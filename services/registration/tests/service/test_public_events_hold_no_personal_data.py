@@ -122,3 +122,27 @@ async def test_the_restricted_topic_holds_every_version_of_every_identity(
     ]
     for record in svc.restricted:
         assert record.key.decode() == json.loads(record.body)["person_ref"]
+
+
+async def test_numbers_typed_into_an_address_are_scrubbed_from_the_public_event(
+    registration: Registration,
+) -> None:
+    svc = registration
+    address = f"12 Wentang Road, ask Wang {id_number()} on 13800138000"
+    response = await svc.client.post(
+        "/properties",
+        json={
+            "address": address,
+            "grid_id": "G1",
+            "landlord_id": "L1",
+            "rooms": [{"room_no": "101", "capacity": 2}],
+        },
+        headers={**svc.landlord(), "Idempotency-Key": "free-text"},
+    )
+    assert response.status_code == 201, response.text
+    await svc.drain()
+
+    (event,) = svc.relayed_of("PropertyRegistered")
+    published = json.loads(event.body)["address"]
+    assert id_number() not in event.body.decode() and "13800138000" not in event.body.decode()
+    assert published == "12 Wentang Road, ask Wang [id-number] on [phone]"
