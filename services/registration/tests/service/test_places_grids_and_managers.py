@@ -22,6 +22,7 @@ from _registration_helpers import NOW, Registration, id_number
 from common.auth import Principal
 from common.db import idempotency_keys, outbox
 from registration.adapters.places_tables import grids, parties, property_managers
+from registration.adapters.tables import person_identity_history
 from registration.app.place_checks import require_grid
 from registration.app.places import authorize_property_access
 from registration.domain.errors import DomainError, Forbidden
@@ -362,3 +363,30 @@ async def test_a_person_party_with_bad_fields_is_422_on_the_field_and_writes_not
     assert field in json.dumps(response.json()["detail"])
     assert await svc.count(parties) == 0
     assert await svc.count(outbox) == 0
+
+
+async def test_registering_a_known_person_as_a_party_does_not_change_their_record(
+    registration: Registration,
+) -> None:
+    svc = registration
+    property_id = await svc.new_property()
+    declared = await svc.declare(property_id)  # 王小明, in grid G1
+    assert declared.status_code == 201, declared.text
+    versions = await svc.count(person_identity_history)
+    outside = svc.auth("officer", scopes=("registration:write",), grids=("G9",))
+
+    response = await post(
+        svc,
+        "/parties",
+        {"kind": "person", "id_number": id_number(), "name": "Someone Else"},
+        outside,
+    )
+
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["party_id"] == declared.json()["person_ref"]
+    assert await svc.count(person_identity_history) == versions
+    await svc.drain()
+    assert svc.relayed_of("PersonIdentityChanged", "PersonCorrected") == []
+    assert [r.headers["ce_type"] for r in svc.restricted].count(
+        "registration.PersonIdentityRecorded.v1"
+    ) == 1

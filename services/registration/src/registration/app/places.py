@@ -191,7 +191,14 @@ class PlacesService:
             party = Party.organisation(cmd.credit_code or "", cmd.name)
         authorize_party(principal, party.id)
         existing = await repo.load_party(session, party.id)
-        if declared is not None and known is not None:
+        # Only a person not on record is recorded here: an existing person's name and
+        # phone change through PATCH /persons (pii:write, within the grid), never as a
+        # side effect of registering them as a party.
+        if (
+            declared is not None
+            and known is not None
+            and declared.resident_id.value not in known.persons
+        ):
             (person,) = await self.persons.record(
                 session,
                 [declared],
