@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import Table, func, select
 
 from common.auth import mint_token
-from common.db import outbox
+from common.db import idempotency_keys, outbox
 from common.pii import PiiCipher
+from registration.adapters.tables import persons, properties, residences
 from registration.domain.identity import check_character
 
 JWT_SECRET = "registration-test-jwt-secret-0123456789"
@@ -142,6 +143,17 @@ class Registration:
     async def count(self, table: Table) -> int:
         async with self.runtime.sessionmaker() as session:
             return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+    async def state(self) -> dict[str, int]:
+        """Row counts a refused command must leave as they were."""
+        tables = {
+            "properties": properties,
+            "persons": persons,
+            "residences": residences,
+            "outbox": outbox,
+            "keys": idempotency_keys,
+        }
+        return {name: await self.count(table) for name, table in tables.items()}
 
     async def rows(self, table: Table) -> list[Any]:
         async with self.runtime.sessionmaker() as session:

@@ -52,6 +52,8 @@ def move_in(
     *,
     room_no: str = "101",
     moved_in_on: date = date(2026, 3, 2),
+    now: datetime = NOW,
+    policy: DeclarationPolicy | None = None,
 ) -> ResidenceDeclared:
     return prop.declare_move_in(
         residence_id="res-new",
@@ -60,10 +62,10 @@ def move_in(
         id_number_masked="4403**********1236",
         room_no=room_no,
         moved_in_on=moved_in_on,
-        now=NOW,
+        now=now,
         channel=Channel.PERSON_SELF_DECLARATION,
         occupants_now=0,
-        policy=DeclarationPolicy(),
+        policy=policy or DeclarationPolicy(),
         current=current,
     )
 
@@ -197,33 +199,16 @@ def test_a_residence_of_another_building_is_not_ended_here() -> None:
 
 
 def test_today_is_the_offices_date_not_utcs() -> None:
-    # 01:30 on 5 March in China is still 4 March in UTC: a move-in and a move-out dated
-    # 5 March happen "today", not in the future.
+    # 01:30 on 5 March in China is still 4 March in UTC: a move-in dated 5 March
+    # happens "today", not in the future.
     early = datetime(2026, 3, 4, 17, 30, tzinfo=UTC)
-    prop = building()
-    event = prop.declare_move_in(
-        residence_id="res-early",
-        person=PERSON,
-        person_ref="Pabc",
-        id_number_masked="4403**********1236",
-        room_no="101",
-        moved_in_on=date(2026, 3, 5),
-        now=early,
-        channel=Channel.PERSON_SELF_DECLARATION,
-        occupants_now=0,
-        policy=DeclarationPolicy(),
-    )
+    event = move_in(building(), [], moved_in_on=date(2026, 3, 5), now=early)
     assert event.moved_in_on == date(2026, 3, 5)
     with pytest.raises(DomainError, match="before it happens"):
-        building().declare_move_in(
-            residence_id="res-utc",
-            person=PERSON,
-            person_ref="Pabc",
-            id_number_masked="4403**********1236",
-            room_no="101",
+        move_in(
+            building(),
+            [],
             moved_in_on=date(2026, 3, 5),
             now=early,
-            channel=Channel.PERSON_SELF_DECLARATION,
-            occupants_now=0,
             policy=DeclarationPolicy(timezone=UTC),
         )
