@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.clock import Clock, SystemClock
+from common.errors import install_error_handlers
 from common.http import asyncapi_document as build_asyncapi
 from common.http import create_service_app
 from common.inbox import DLQ_SUFFIX
@@ -27,7 +28,7 @@ from registration.entrypoints.consumers import register_consumers
 from registration.entrypoints.employment_http import build_employment_router
 from registration.entrypoints.findings_consumers import TOPICS as FINDINGS_TOPICS
 from registration.entrypoints.findings_consumers import register_finding_consumer
-from registration.entrypoints.http import build_router, install_error_handlers
+from registration.entrypoints.http import build_router
 from registration.entrypoints.places_consumers import TOPICS as PLACES_TOPICS
 from registration.entrypoints.places_consumers import register_places_consumers
 from registration.entrypoints.places_http import build_places_router

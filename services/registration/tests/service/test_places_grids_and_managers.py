@@ -21,11 +21,11 @@ from _registration_helpers import NOW, Registration, id_number
 
 from common.auth import Principal
 from common.db import idempotency_keys, outbox
+from common.errors import DomainError, Forbidden
 from registration.adapters.places_tables import grids, parties, property_managers
 from registration.adapters.tables import person_identity_history
 from registration.app.place_checks import require_grid
 from registration.app.places import authorize_property_access
-from registration.domain.errors import DomainError, Forbidden
 
 
 async def test_an_administrator_registers_a_grid_and_it_is_published(

@@ -10,9 +10,9 @@ import pytest
 from _registration_helpers import id_number
 
 from common.clock import FakeClock
+from common.errors import DomainError
 from common.pii import PiiCipher, mask_id_number
 from registration.app.reconciliation import AccessEntryIn, ReconciliationService
-from registration.domain.errors import DomainError
 from registration.domain.reconciliation import LeadPolicy
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)

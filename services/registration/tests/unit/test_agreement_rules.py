@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from common.errors import DomainError
 from registration.domain.agreements import (
     Agreement,
     AgreementKind,
@@ -14,7 +15,6 @@ from registration.domain.agreements import (
     Subject,
     Terms,
 )
-from registration.domain.errors import DomainError
 from registration.events import AgreementExpired, AgreementRenewed, AgreementSigned
 
 POLICY = AgreementPolicy()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from common.auth import Principal
+from common.errors import Forbidden
 from registration.app.handlers import authorize_property, channel_of
-from registration.domain.errors import Forbidden
 from registration.events import Channel
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from common.errors import DomainError
 from registration.domain.credit_code import (
     CHARSET,
     CreditCode,
     check_character,
     with_check_character,
 )
-from registration.domain.errors import DomainError
 
 # Codes published by the organisations themselves (and the example of the standard).
 PUBLISHED = [

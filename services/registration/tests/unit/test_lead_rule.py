@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 from registration.domain.reconciliation import (
     DaySighting,
     Evidence,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 from registration.domain.identity import Gender, ResidentId, check_character
 from registration.domain.person import Identity, Person, checked_name, checked_phone
 from registration.events import (

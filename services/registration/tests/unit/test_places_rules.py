@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from common.errors import DomainError
 from registration.domain.credit_code import with_check_character
-from registration.domain.errors import DomainError
 from registration.domain.places import (
     Grid,
     ManagerKind,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 from registration.domain.identity import ResidentId, check_character
 from registration.domain.model import Property, Residence, Room
 from registration.domain.policy import DeclarationPolicy

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 from registration.domain.identity import Gender, ResidentId, check_character
 
 TODAY = date(2026, 3, 4)

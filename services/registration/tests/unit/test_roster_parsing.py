@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from common.errors import DomainError
 from registration.app.roster import RosterTooLarge, decode, parse
-from registration.domain.errors import DomainError
 
 HEADER = "action,id_number,name,phone,date\n"
 ID = "440306199001011236"

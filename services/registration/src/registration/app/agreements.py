@@ -20,6 +20,7 @@ from common import outbox
 from common import timers as durable_timers
 from common.auth import Principal
 from common.clock import Clock
+from common.errors import DomainError, NotFound
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
 from registration.app.handlers import Trace
@@ -32,7 +33,6 @@ from registration.domain.agreements import (
     Subject,
     Terms,
 )
-from registration.domain.errors import DomainError, NotFound
 
 log = structlog.get_logger(__name__)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.clock import Clock
+from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import employment_repository as repo
@@ -24,7 +25,6 @@ from registration.app.persons import Declared, PersonRecords, stage_events
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode
 from registration.domain.employment import Employer, MonthFigures
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.identity import ResidentId
 from registration.domain.policy import EmployerReturnPolicy, Month
 from registration.events import EmployerChannel, EmploymentEnded

@@ -16,6 +16,7 @@ from common.auth import Principal
 from common.clock import Clock
 from common.db import ConcurrentWrite
 from common.envelope import Envelope
+from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher, mask_id_number
@@ -23,7 +24,6 @@ from registration.adapters import repository
 from registration.adapters.tables import grid_month_figures
 from registration.app.persons import CorrectPerson, Declared, PersonRecords, stage_events
 from registration.app.place_checks import acts_as_manager
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.identity import ResidentId
 from registration.domain.model import Property, Room
 from registration.domain.person import checked_name, checked_phone

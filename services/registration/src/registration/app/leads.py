@@ -19,12 +19,12 @@ from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope
+from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher
 from registration.adapters import reconciliation_repository as repo
 from registration.app.handlers import DeclareMoveIn, RegistrationService, Trace
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.reconciliation import Evidence, LeadPolicy, subject_ref
 from registration.events import (
     LeadClosed,

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common import outbox
 from common.auth import Principal
 from common.db import ConcurrentWrite
+from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.outbox import Seal
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import person_repository as repo
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.identity import ResidentId
 from registration.domain.person import Identity, Person, checked_name, checked_phone
 from registration.events import PERSONS_TOPIC, IdentityRecordChange

@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
+from common.errors import DomainError
 from registration.adapters import places_repository as repo
-from registration.domain.errors import DomainError
 
 
 async def acts_as_manager(

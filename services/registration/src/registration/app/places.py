@@ -17,13 +17,13 @@ from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope
+from common.errors import DomainError, Forbidden, NotFound
 from common.pii import PiiCipher
 from registration.adapters import places_repository as repo
 from registration.adapters import repository
 from registration.app.handlers import OFFICE_ROLES, Trace, authorize_property
 from registration.app.persons import Declared, Known, PersonRecords, stage_events
 from registration.app.place_checks import acts_as_manager
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.identity import ResidentId
 from registration.domain.model import Property, Room
 from registration.domain.person import checked_name, checked_phone

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from common.csvfile import BadLine, csv_lines
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 
 HEADER = ("action", "id_number", "name", "phone", "date")
 ACTIONS = frozenset({"hire", "leave"})

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 from registration.domain.policy import CHINA_TIME
 from registration.events import (
     AgreementExpired,

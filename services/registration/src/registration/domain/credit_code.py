@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.errors import DomainError
 from common.identifiers import ascii_digits, normalise_code
-from registration.domain.errors import DomainError
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUES = {c: i for i, c in enumerate(CHARSET)}

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from common.errors import DomainError
 from common.events import Event
 from registration.domain.credit_code import CreditCode
-from registration.domain.errors import DomainError
 from registration.domain.identity import ResidentId
 from registration.domain.policy import EmployerReturnPolicy, Month
 from registration.events import (

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 from registration.domain.identity import ResidentId
 from registration.domain.policy import DeclarationPolicy
 from registration.events import (

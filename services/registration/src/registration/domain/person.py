@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from common.errors import DomainError
 from common.events import Event
 from common.pii import mask_id_number
-from registration.domain.errors import DomainError
 from registration.domain.identity import ResidentId
 from registration.events import (
     IdentityRecordChange,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from common.errors import DomainError
 from registration.domain.credit_code import CreditCode
-from registration.domain.errors import DomainError
 from registration.events import GridRegistered, PropertyManagerAssigned, PropertyManagerRemoved
 
 GRID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
+from common.errors import DomainError
 from common.identifiers import ascii_digits
-from registration.domain.errors import DomainError
 
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+08:00")
 

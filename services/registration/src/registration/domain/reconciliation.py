@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from registration.domain.errors import DomainError
+from common.errors import DomainError
 
 
 class SubjectKind(StrEnum):

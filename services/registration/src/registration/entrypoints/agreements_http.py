@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
+from common.errors import DomainError, NotFound
 from common.http import RequestContext, request_context
 from common.idempotency import Command, idempotency_key
 from common.runtime import Runtime
@@ -20,7 +21,6 @@ from registration.app.employment import authorize_employer
 from registration.app.handlers import OFFICE_ROLES, Trace
 from registration.app.places import authorize_grid_staff, authorize_property_access
 from registration.domain.agreements import AgreementKind, AgreementStatus, Terms
-from registration.domain.errors import DomainError, NotFound
 
 WRITE = "registration:write"
 READ = "registration:read"

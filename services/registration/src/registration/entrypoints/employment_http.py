@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from common.auth import Principal, requires
+from common.errors import NotFound
 from common.guard import Offset
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
@@ -30,7 +31,6 @@ from registration.app.employment import (
     authorize_employer,
 )
 from registration.app.handlers import Trace
-from registration.domain.errors import NotFound
 
 WRITE = "registration:write"
 READ = "registration:read"

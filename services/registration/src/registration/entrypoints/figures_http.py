@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from common.auth import Principal, requires
+from common.errors import NotFound
 from common.runtime import Runtime
 from registration.adapters import places_repository
 from registration.app import figures
 from registration.app.handlers import OFFICE_ROLES
 from registration.app.places import authorize_grid_staff
 from registration.domain.agreements import AgreementPolicy
-from registration.domain.errors import NotFound
 from registration.domain.policy import Month
 
 READ = "registration:read"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, select
 
 from common.auth import Principal, requires
+from common.errors import NotFound
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
 from common.pii import mask_id_number, mask_name, mask_phone, scrub_text
@@ -34,7 +35,6 @@ from registration.app.handlers import (
     authorize_property_or_manager,
 )
 from registration.app.persons import CorrectPerson
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.model import Room
 from registration.events import ResidenceEndReason
 
@@ -103,27 +103,6 @@ class PersonCorrectionIn(BaseModel):
         if not self.model_fields_set & {"id_number", "name", "phone"}:
             raise ValueError("give at least one of id_number, name, phone")
         return self
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Domain errors become 422 with the field, 404, or 403 — never a 500."""
-
-    async def domain_error(_req: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DomainError)
-        detail = [
-            {"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "domain_rule"}
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    async def not_found(_req: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-
-    async def forbidden(_req: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=403)
-
-    app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(NotFound, not_found)
-    app.add_exception_handler(Forbidden, forbidden)
 
 
 def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:

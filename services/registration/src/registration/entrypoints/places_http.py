@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
+from common.errors import DomainError, NotFound
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
 from common.runtime import Runtime
@@ -31,7 +32,6 @@ from registration.app.places import (
     authorize_property_access,
     party_view,
 )
-from registration.domain.errors import DomainError, NotFound
 from registration.domain.places import DiscoveryStatus, ManagerKind, PartyKind
 from registration.entrypoints.agreements_http import build_agreements_router
 from registration.entrypoints.figures_http import build_figures_router

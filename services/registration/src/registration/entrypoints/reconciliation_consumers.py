@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from common.errors import DomainError
 from common.inbox import PoisonMessage
 from common.runtime import Runtime
 from registration.app.handlers import Trace
@@ -30,7 +31,6 @@ from registration.app.reconciliation import (
     ReconciliationService,
     validation_problem,
 )
-from registration.domain.errors import DomainError
 from registration.domain.reconciliation import AccessEntry
 from registration.events import TOPIC, PropertyRegistered, ResidenceDeclared
 from registration.upstream_inspection import INSPECTION_TOPIC, VerificationCompleted

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from common.auth import Principal, requires
+from common.errors import DomainError, Forbidden, NotFound
 from common.guard import Offset
 from common.http import RequestContext, request_context
 from common.idempotency import command_runner, idempotency_key
@@ -28,7 +29,6 @@ from registration.app.reconciliation import (
     ReconciliationService,
     validation_problem,
 )
-from registration.domain.errors import DomainError, Forbidden, NotFound
 from registration.domain.reconciliation import AccessEntry
 
 FEEDS_WRITE = "feeds:write"
