@@ -6,7 +6,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from common.errors import Conflict, DomainError, Forbidden, NotFound, install_error_handlers
+from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.http import install_error_handlers
 
 
 def app_raising(exc: Exception) -> FastAPI:

@@ -1,17 +1,12 @@
-"""Errors a command raises, and their HTTP answers.
+"""Errors a command raises (pure: domain code imports them).
 
-Domain and application code raise these (no HTTP in sight); the service app maps them:
+Domain and application code raise these; the service app (:mod:`common.http`) maps them:
 :class:`DomainError` is a 422 naming the input field, :class:`NotFound` a 404,
 :class:`Forbidden` a 403, :class:`Conflict` a 409. Every one means *nothing was changed*:
 the command's transaction is rolled back.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 
 class DomainError(Exception):
@@ -38,24 +33,3 @@ class Forbidden(Exception):
 
 class Conflict(Exception):
     """The command contradicts the resource's current state (already closed, superseded)."""
-
-
-def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    detail = [{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "domain_rule"}]
-    return JSONResponse({"detail": detail}, status_code=422)
-
-
-def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
-    def handler(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    return handler
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Map the errors above to their HTTP answers: never a 500 for a broken rule."""
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(NotFound, _status(404))
-    app.add_exception_handler(Forbidden, _status(403))
-    app.add_exception_handler(Conflict, _status(409))

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common import metrics
 from common.envelope import new_traceparent
+from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.guard import GuardRequests
 from common.runtime import Runtime
 
@@ -84,6 +85,27 @@ class ObserveRequests:
                 ).observe(time.perf_counter() - started)
 
 
+def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    detail = [{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "domain_rule"}]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _status(code: int) -> Callable[[Request, Exception], JSONResponse]:
+    def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    return handler
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map :mod:`common.errors` to their HTTP answers: never a 500 for a broken rule."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(NotFound, _status(404))
+    app.add_exception_handler(Forbidden, _status(403))
+    app.add_exception_handler(Conflict, _status(409))
+
+
 def asyncapi_document(runtime: Runtime, *, title: str, version: str, description: str) -> Any:
     """The service's AsyncAPI specification (FastStream's generator)."""
     return AsyncAPI(
@@ -121,6 +143,7 @@ def create_service_app(
     app.state.runtime = runtime
     app.state.jwt_secret = runtime.settings.jwt_secret.get_secret_value()
 
+    install_error_handlers(app)
     app.add_middleware(GuardRequests)
     app.add_middleware(ObserveRequests)
 

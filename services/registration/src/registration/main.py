@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from common.clock import Clock, SystemClock
-from common.errors import install_error_handlers
 from common.http import asyncapi_document as build_asyncapi
 from common.http import create_service_app
 from common.inbox import DLQ_SUFFIX
@@ -217,7 +216,6 @@ def create_app(
             ),
         ],
     )
-    install_error_handlers(app)
     return app
 
 
