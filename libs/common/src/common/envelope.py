@@ -29,7 +29,7 @@ class EnvelopeError(ValueError):
 class Trace:
     """Where a command or event came from: the correlation id and W3C trace context.
 
-    A request's comes from its headers (:func:`common.http.request_trace`), an event's
+    A request's comes from its headers (:func:`common.commands.request_trace`), an event's
     from its envelope (:meth:`of`); events staged while handling either carry it on.
     """
 

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -22,26 +21,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common import metrics
-from common.envelope import new_traceparent
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.guard import GuardRequests
 from common.runtime import Runtime
 
 CORRELATION_HEADER = "X-Correlation-ID"
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    correlation_id: str
-    traceparent: str
-
-
-async def request_context(request: Request) -> RequestContext:
-    """FastAPI dependency: the correlation id and trace context of this request."""
-    return RequestContext(
-        correlation_id=request.state.correlation_id,
-        traceparent=request.headers.get("traceparent") or new_traceparent(),
-    )
 
 
 class ObserveRequests:

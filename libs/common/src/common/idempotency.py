@@ -14,7 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Header, HTTPException, Request, status
+from fastapi import Header, HTTPException, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import bindparam, insert, select
@@ -115,28 +115,6 @@ async def run_idempotent(
                 raise
             await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
     raise AssertionError("unreachable")
-
-
-Command = Callable[[Request, Principal, str, Any, Action], Awaitable[JSONResponse]]
-
-
-def command_runner(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> Command:
-    """``await command(request, principal, key, body, action)``: ``action`` runs once per
-    Idempotency-Key, the request fingerprinted from its method, path and ``body``."""
-
-    async def command(
-        request: Request, principal: Principal, key: str, body: Any, action: Action
-    ) -> JSONResponse:
-        return await run_idempotent(
-            sessionmaker,
-            principal=principal,
-            key=key,
-            clock=clock,
-            action=action,
-            request_fingerprint=fingerprint(request.method, request.url.path, body),
-        )
-
-    return command
 
 
 # Built once: every command runs both, and SQLAlchemy then skips walking them again.

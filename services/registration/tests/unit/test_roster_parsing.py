@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from common.errors import DomainError
-from registration.app.roster import RosterTooLarge, decode, parse
+from common.uploads import decode_text as decode
+from registration.app.roster import RosterTooLarge, parse
 
 HEADER = "action,id_number,name,phone,date\n"
 ID = "440306199001011236"

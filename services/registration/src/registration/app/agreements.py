@@ -20,10 +20,10 @@ from common import outbox
 from common import timers as durable_timers
 from common.auth import Principal
 from common.clock import Clock
+from common.envelope import Trace
 from common.errors import DomainError, NotFound
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
-from registration.app.handlers import Trace
 from registration.app.places import authorize_grid_staff
 from registration.domain.agreements import (
     Agreement,

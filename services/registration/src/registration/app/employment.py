@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.clock import Clock
+from common.envelope import Trace
 from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import employment_repository as repo
-from registration.app.handlers import OFFICE_ROLES, Trace
+from registration.app.handlers import OFFICE_ROLES
 from registration.app.persons import Declared, PersonRecords, stage_events
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode

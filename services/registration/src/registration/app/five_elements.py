@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.csvfile import BadLine, csv_lines
+from common.envelope import Trace
 from common.errors import DomainError
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import reconciliation_repository as repo
 from registration.adapters.reconciliation_tables import five_elements_lists
-from registration.app.handlers import Trace
 from registration.app.leads import Candidate, Leads
 from registration.app.roster import RowError
 from registration.domain.identity import ResidentId

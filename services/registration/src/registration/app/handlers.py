@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Principal
 from common.clock import Clock
 from common.db import ConcurrentWrite
-from common.envelope import Envelope
+from common.envelope import Envelope, Trace
 from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
@@ -52,12 +52,6 @@ class DeclareMoveIn:
     phone: str | None
     room_no: str
     moved_in_on: date
-
-
-@dataclass(frozen=True)
-class Trace:
-    correlation_id: str | None = None
-    traceparent: str | None = None
 
 
 def channel_of(principal: Principal) -> Channel:
@@ -302,7 +296,7 @@ class RegistrationService:
         details.
         """
         assert isinstance(event, OccupantFound)
-        trace = Trace(envelope.correlation_id, envelope.traceparent)
+        trace = Trace.of(envelope)
         loaded = await repository.load_property_room(session, event.property_id, event.room_no)
         if loaded is None:
             raise NotFound("property", event.property_id)

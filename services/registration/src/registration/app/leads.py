@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common import outbox
 from common.auth import Principal
 from common.clock import Clock
-from common.envelope import Envelope
+from common.envelope import Envelope, Trace
 from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher
 from registration.adapters import reconciliation_repository as repo
-from registration.app.handlers import DeclareMoveIn, RegistrationService, Trace
+from registration.app.handlers import DeclareMoveIn, RegistrationService
 from registration.domain.reconciliation import Evidence, LeadPolicy, subject_ref
 from registration.events import (
     LeadClosed,
@@ -166,7 +166,7 @@ class Leads:
         if lead.status != repo.OPEN:
             log.info("lead.already_closed", lead_id=lead.id, verification=event.verification_id)
             return
-        trace = Trace(envelope.correlation_id, envelope.traceparent)
+        trace = Trace.of(envelope)
         residence_id: str | None = None
         registration_needed = False
         person = await repo.person_by_hash(session, lead.subject_hash)
@@ -282,7 +282,7 @@ class Leads:
             session,
             lead,
             LeadOutcome.DECLARED,
-            Trace(envelope.correlation_id, envelope.traceparent),
+            Trace.of(envelope),
             closed_by=f"declaration:{event.channel.value}",
             verification_id=None,
             residence_id=event.residence_id,

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common import outbox
 from common.auth import Principal
 from common.clock import Clock
-from common.envelope import Envelope
+from common.envelope import Envelope, Trace
 from common.errors import DomainError, Forbidden, NotFound
 from common.pii import PiiCipher
 from registration.adapters import places_repository as repo
 from registration.adapters import repository
-from registration.app.handlers import OFFICE_ROLES, Trace, authorize_property
+from registration.app.handlers import OFFICE_ROLES, authorize_property
 from registration.app.persons import Declared, Known, PersonRecords, stage_events
 from registration.app.place_checks import acts_as_manager
 from registration.domain.identity import ResidentId
@@ -303,7 +303,7 @@ class PlacesService:
             log.info("places.discovery_repeated", discovery_id=event.discovery_id)
             return  # the same building sent again under a new ce_id
         now = self.clock.now()
-        trace = Trace(envelope.correlation_id, envelope.traceparent)
+        trace = Trace.of(envelope)
         status, property_id, reason = await self._settle(
             session, event, now=now, registered_by=event.officer, trace=trace
         )

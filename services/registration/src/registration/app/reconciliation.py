@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.auth import Principal
 from common.clock import Clock
-from common.envelope import Envelope
+from common.envelope import Envelope, Trace
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import reconciliation_repository as repo
 from registration.app.five_elements import FiveElementsList, apply_list
-from registration.app.handlers import RegistrationService, Trace
+from registration.app.handlers import RegistrationService
 from registration.app.leads import Candidate, Leads
 from registration.domain.identity import ResidentId
 from registration.domain.reconciliation import (

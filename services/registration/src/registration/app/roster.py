@@ -24,7 +24,6 @@ from common.errors import DomainError
 
 HEADER = ("action", "id_number", "name", "phone", "date")
 ACTIONS = frozenset({"hire", "leave"})
-CHARSETS = frozenset({"utf-8", "utf8", "gb18030", "gbk", "gb2312"})
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_NAME = 100
@@ -60,22 +59,6 @@ class Roster:
     rows: int
     valid: list[RosterRow]
     errors: list[RowError]
-
-
-def decode(content: bytes, charset: str | None) -> str:
-    """The text of an upload; a wrong encoding is a 422 on ``body``."""
-    encoding = (charset or "utf-8").strip().lower()
-    if encoding not in CHARSETS:
-        raise DomainError("charset", f"use one of {', '.join(sorted(CHARSETS))}")
-    try:
-        text = content.decode("utf-8-sig" if encoding.startswith("utf") else encoding)
-    except UnicodeDecodeError as exc:
-        raise DomainError(
-            "body",
-            f"is not {encoding} text (byte {exc.start}); save the file as UTF-8, or send "
-            "Content-Type: text/csv; charset=gb18030",
-        ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse(text: str, *, max_rows: int) -> Roster:

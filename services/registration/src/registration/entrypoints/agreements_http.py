@@ -5,28 +5,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
+from common.commands import Command, command
 from common.errors import DomainError, NotFound
-from common.http import RequestContext, request_context
-from common.idempotency import Command, idempotency_key
 from common.runtime import Runtime
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
 from registration.app.agreements import AgreementService, RenewAgreement, SignAgreement
 from registration.app.employment import authorize_employer
-from registration.app.handlers import OFFICE_ROLES, Trace
+from registration.app.handlers import OFFICE_ROLES
 from registration.app.places import authorize_grid_staff, authorize_property_access
 from registration.domain.agreements import AgreementKind, AgreementStatus, Terms
 
 WRITE = "registration:write"
 READ = "registration:read"
 
-Key = Annotated[str, Depends(idempotency_key)]
-Ctx = Annotated[RequestContext, Depends(request_context)]
 Reader = Annotated[Principal, Depends(requires(READ))]
 Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
 StaffWriter = Annotated[Principal, Depends(requires(WRITE, roles=OFFICE_ROLES))]
@@ -113,9 +110,7 @@ def agreement_row_view(row: Any, today: date) -> dict[str, Any]:
     }
 
 
-def build_agreements_router(
-    runtime: Runtime, service: AgreementService, command: Command
-) -> APIRouter:
+def build_agreements_router(runtime: Runtime, service: AgreementService) -> APIRouter:
     router = APIRouter(tags=["agreements"])
     sessions = runtime.sessionmaker
 
@@ -150,7 +145,7 @@ def build_agreements_router(
         summary="Record a responsibility agreement (責任書) signed with the office",
     )
     async def sign_agreement(
-        body: AgreementIn, request: Request, key: Key, ctx: Ctx, principal: StaffWriter
+        body: AgreementIn, call: Annotated[Command, Depends(command(WRITE, roles=OFFICE_ROLES))]
     ) -> JSONResponse:
         _subject_fields(body)
         cmd = SignAgreement(
@@ -160,12 +155,9 @@ def build_agreements_router(
             signatory_party_id=body.signatory_party_id,
             terms=Terms(body.counterpart_office, body.signed_on, body.valid_from, body.valid_until),
         )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return 201, await service.sign(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.sign(session, cmd, call.principal, call.trace)
+        )
 
     @router.get(
         "/agreements",
@@ -225,36 +217,27 @@ def build_agreements_router(
     async def renew_agreement(
         agreement_id: AgreementId,
         body: RenewIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: StaffWriter,
+        call: Annotated[Command, Depends(command(WRITE, roles=OFFICE_ROLES))],
     ) -> JSONResponse:
         cmd = RenewAgreement(
             agreement_id, body.counterpart_office, body.signed_on, body.valid_from, body.valid_until
         )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return 201, await service.renew(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.renew(session, cmd, call.principal, call.trace)
+        )
 
     @router.post("/agreements/{agreement_id}/revoke", summary="Revoke an active agreement")
     async def revoke_agreement(
         agreement_id: AgreementId,
         body: RevokeIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: StaffWriter,
+        call: Annotated[Command, Depends(command(WRITE, roles=OFFICE_ROLES))],
     ) -> JSONResponse:
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return 200, await service.revoke(session, agreement_id, body.reason, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body,
+            lambda session: service.revoke(
+                session, agreement_id, body.reason, call.principal, call.trace
+            ),
+        )
 
     @router.get(
         "/properties/without-agreement",

@@ -5,19 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from common.auth import Principal, requires
+from common.commands import Command, command
 from common.errors import NotFound
 from common.guard import Offset
-from common.http import RequestContext, request_context
-from common.idempotency import command_runner, idempotency_key
-from common.identifiers import ascii_digits
 from common.pii import mask_id_number
 from common.runtime import Runtime
+from common.uploads import decode_text, read_body, too_large
 from registration.adapters import employment_repository as repo
 from registration.adapters.employment_tables import employers, employments
 from registration.adapters.tables import persons
@@ -30,14 +29,11 @@ from registration.app.employment import (
     RegisterEmployer,
     authorize_employer,
 )
-from registration.app.handlers import Trace
 
 WRITE = "registration:write"
 READ = "registration:read"
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
-Key = Annotated[str, Depends(idempotency_key)]
-Ctx = Annotated[RequestContext, Depends(request_context)]
 Writer = Annotated[Principal, Depends(requires(WRITE))]
 Reader = Annotated[Principal, Depends(requires(READ))]
 EmployerId = Annotated[str, Path(max_length=36)]
@@ -83,20 +79,11 @@ ROSTER_DOC = (
 )
 
 
-def _too_large(message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        [{"loc": ["body"], "msg": message, "type": "too_large"}],
-    )
-
-
 def build_employment_router(
     runtime: Runtime, service: EmploymentService, *, roster_max_rows: int, roster_max_bytes: int
 ) -> APIRouter:
     router = APIRouter(tags=["employment"])
     sessions = runtime.sessionmaker
-
-    command = command_runner(sessions, runtime.clock)
 
     async def readable_employer(employer_id: str, principal: Principal) -> Any:
         async with sessions() as session:
@@ -114,15 +101,13 @@ def build_employment_router(
         summary="Register an employer (office staff in the grid, or the employer itself)",
     )
     async def register_employer(
-        body: EmployerIn, request: Request, key: Key, ctx: Ctx, principal: Writer
+        body: EmployerIn, call: Annotated[Command, Depends(command(WRITE))]
     ) -> JSONResponse:
         cmd = RegisterEmployer(body.credit_code, body.name, body.grid_id, body.address)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            return 201, await service.register_employer(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body,
+            lambda session: service.register_employer(session, cmd, call.principal, call.trace),
+        )
 
     @router.get("/employers/{employer_id}", summary="An employer and its employment counts")
     async def get_employer(employer_id: EmployerId, principal: Reader) -> dict[str, Any]:
@@ -201,18 +186,12 @@ def build_employment_router(
     async def declare_hire(
         employer_id: EmployerId,
         body: HireIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Writer,
+        call: Annotated[Command, Depends(command(WRITE))],
     ) -> JSONResponse:
         cmd = DeclareHire(employer_id, body.id_number, body.name, body.phone, body.hired_on)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            return 201, await service.declare_hire(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.declare_hire(session, cmd, call.principal, call.trace)
+        )
 
     @router.post(
         "/employers/{employer_id}/employments/{employment_id}/end",
@@ -222,18 +201,12 @@ def build_employment_router(
         employer_id: EmployerId,
         employment_id: Annotated[str, Path(max_length=36)],
         body: LeaveIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Writer,
+        call: Annotated[Command, Depends(command(WRITE))],
     ) -> JSONResponse:
         cmd = DeclareLeave(employer_id, employment_id, body.left_on)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            return 200, await service.declare_leave(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.declare_leave(session, cmd, call.principal, call.trace)
+        )
 
     @router.post(
         "/employers/{employer_id}/roster",
@@ -249,41 +222,24 @@ def build_employment_router(
     )
     async def upload_roster(
         employer_id: EmployerId,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Writer,
+        call: Annotated[Command, Depends(command(WRITE))],
     ) -> JSONResponse:
-        media_type, _, params = request.headers.get("content-type", "").partition(";")
-        if media_type.strip().lower() != "text/csv":
-            raise HTTPException(
-                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the roster as Content-Type: text/csv"
-            )
-        charset = None
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "charset":
-                charset = value.strip().strip('"')
-        declared = request.headers.get("content-length", "")
-        if ascii_digits(declared) and int(declared) > roster_max_bytes:
-            raise _too_large(f"at most {roster_max_bytes} bytes per upload; split the file")
-        content = bytearray()
-        async for chunk in request.stream():
-            content += chunk
-            if len(content) > roster_max_bytes:
-                raise _too_large(f"at most {roster_max_bytes} bytes per upload; split the file")
+        upload = await read_body(
+            call.request, "text/csv", roster_max_bytes, advice="split the file"
+        )
         try:
             roster = roster_csv.parse(
-                roster_csv.decode(bytes(content), charset), max_rows=roster_max_rows
+                decode_text(upload.content, upload.charset), max_rows=roster_max_rows
             )
         except roster_csv.RosterTooLarge as exc:
-            raise _too_large(str(exc)) from None
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            return await service.upload_roster(session, employer_id, roster, principal, trace)
-
-        return await command(request, principal, key, {"content_sha256": roster.sha256}, run)
+            raise too_large(str(exc)) from None
+        return await call.run(
+            {"content_sha256": roster.sha256},
+            lambda session: service.upload_roster(
+                session, employer_id, roster, call.principal, call.trace
+            ),
+            status_code=None,
+        )
 
     @router.post(
         "/employers/{employer_id}/returns",
@@ -293,18 +249,12 @@ def build_employment_router(
     async def file_return(
         employer_id: EmployerId,
         body: ReturnIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Writer,
+        call: Annotated[Command, Depends(command(WRITE))],
     ) -> JSONResponse:
         cmd = FileReturn(employer_id, body.month, body.headcount, body.hires, body.leavers)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            return 201, await service.file_return(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.file_return(session, cmd, call.principal, call.trace)
+        )
 
     @router.get(
         "/employers/{employer_id}/returns",

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import insert, select
 
 from common.auth import Principal, requires
+from common.commands import Command, command
 from common.errors import NotFound
-from common.http import RequestContext, request_context
-from common.idempotency import command_runner, idempotency_key
 from common.pii import mask_id_number, mask_name, mask_phone, scrub_text
 from common.runtime import Runtime
 from registration.adapters import person_repository
@@ -31,7 +30,6 @@ from registration.app.handlers import (
     EndResidence,
     RegisterProperty,
     RegistrationService,
-    Trace,
     authorize_property_or_manager,
 )
 from registration.app.persons import CorrectPerson
@@ -44,9 +42,6 @@ PII_READ = "pii:read"
 PII_REVEAL = "pii:reveal"
 PII_WRITE = "pii:write"
 PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
-
-Key = Annotated[str, Depends(idempotency_key)]
-Ctx = Annotated[RequestContext, Depends(request_context)]
 
 
 class RoomIn(BaseModel):
@@ -109,15 +104,10 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
     router = APIRouter(tags=["registration"])
     sessions = runtime.sessionmaker
 
-    command = command_runner(sessions, runtime.clock)
-
     @router.post("/properties", status_code=201, summary="Register a rental property")
     async def register_property(
-        principal: Annotated[Principal, Depends(requires(WRITE))],
+        call: Annotated[Command, Depends(command(WRITE))],
         body: PropertyIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
     ) -> JSONResponse:
         cmd = RegisterProperty(
             address=body.address,
@@ -125,14 +115,10 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             landlord_id=body.landlord_id,
             rooms=[Room(r.room_no, r.capacity) for r in body.rooms],
         )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return status.HTTP_201_CREATED, await service.register_property(
-                session, cmd, principal, trace
-            )
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body,
+            lambda session: service.register_property(session, cmd, call.principal, call.trace),
+        )
 
     @router.post(
         "/properties/{property_id}/residences",
@@ -140,12 +126,9 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         summary="Declare a move-in (self-declaration by the landlord, or by an officer)",
     )
     async def declare_move_in(
-        principal: Annotated[Principal, Depends(requires(WRITE))],
+        call: Annotated[Command, Depends(command(WRITE))],
         property_id: Annotated[str, Path(max_length=36)],
         body: MoveInIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
     ) -> JSONResponse:
         cmd = DeclareMoveIn(
             property_id=property_id,
@@ -155,35 +138,24 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             room_no=body.room_no,
             moved_in_on=body.moved_in_on,
         )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return status.HTTP_201_CREATED, await service.declare_move_in(
-                session, cmd, principal, trace
-            )
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.declare_move_in(session, cmd, call.principal, call.trace)
+        )
 
     @router.post(
         "/properties/{property_id}/residences/{residence_id}/end",
         summary="Declare a move-out (or that a residence was declared in error)",
     )
     async def end_residence(
-        principal: Annotated[Principal, Depends(requires(WRITE))],
+        call: Annotated[Command, Depends(command(WRITE))],
         property_id: Annotated[str, Path(max_length=36)],
         residence_id: Annotated[str, Path(max_length=36)],
         body: MoveOutIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
     ) -> JSONResponse:
         cmd = EndResidence(property_id, residence_id, body.moved_out_on, body.reason)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return status.HTTP_200_OK, await service.end_residence(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: service.end_residence(session, cmd, call.principal, call.trace)
+        )
 
     @router.get("/properties/{property_id}", summary="A property, its rooms and occupants")
     async def get_property(
@@ -280,12 +252,9 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
         summary="Correct a person's name, phone or identity number (kept as history; audited)",
     )
     async def correct_person(
-        principal: Annotated[Principal, Depends(requires(PII_WRITE, roles=OFFICE_ROLES))],
+        call: Annotated[Command, Depends(command(PII_WRITE, roles=OFFICE_ROLES))],
         person_ref: Annotated[str, Path(max_length=40)],
         body: PersonCorrectionIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
     ) -> JSONResponse:
         given = body.model_dump(exclude_unset=True)
         cmd = CorrectPerson(
@@ -296,12 +265,9 @@ def build_router(runtime: Runtime, service: RegistrationService) -> APIRouter:
             phone=body.phone,
             clear_phone="phone" in given and body.phone is None,
         )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return status.HTTP_200_OK, await service.correct_person(session, cmd, principal, trace)
-
-        return await command(request, principal, key, given, run)
+        return await call.run(
+            given, lambda session: service.correct_person(session, cmd, call.principal, call.trace)
+        )
 
     @router.get(
         "/persons/{person_ref}/history",

@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
+from common.commands import Command, command
 from common.errors import DomainError, NotFound
-from common.http import RequestContext, request_context
-from common.idempotency import command_runner, idempotency_key
 from common.runtime import Runtime
 from registration.adapters import places_repository as repo
 from registration.app.agreements import AgreementService
-from registration.app.handlers import OFFICE_ROLES, Trace
+from registration.app.handlers import OFFICE_ROLES
 from registration.app.places import (
     AssignManager,
     PlacesService,
@@ -40,8 +39,6 @@ WRITE = "registration:write"
 READ = "registration:read"
 GRID_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$"
 
-Key = Annotated[str, Depends(idempotency_key)]
-Ctx = Annotated[RequestContext, Depends(request_context)]
 Writer = Annotated[Principal, Depends(requires(WRITE))]
 Reader = Annotated[Principal, Depends(requires(READ))]
 Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
@@ -129,23 +126,16 @@ def build_places_router(
 ) -> APIRouter:
     router = APIRouter(tags=["places"])
     sessions = runtime.sessionmaker
-    command = command_runner(runtime.sessionmaker, runtime.clock)
 
     @router.post("/grids", status_code=201, summary="Register a grid (網格); administrators")
     async def register_grid(
         body: GridIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(WRITE, roles={"admin"}))],
+        call: Annotated[Command, Depends(command(WRITE, roles={"admin"}))],
     ) -> JSONResponse:
         cmd = RegisterGrid(body.grid_id, body.name, body.community, body.grid_worker)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return 201, await places.register_grid(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: places.register_grid(session, cmd, call.principal, call.trace)
+        )
 
     @router.get("/grids", summary="Grids: all for administrators, the caller's own otherwise")
     async def list_grids(
@@ -180,18 +170,17 @@ def build_places_router(
         "registered already",
     )
     async def register_party(
-        body: PartyIn, request: Request, key: Key, ctx: Ctx, principal: Writer
+        body: PartyIn, call: Annotated[Command, Depends(command(WRITE))]
     ) -> JSONResponse:
         check_party_fields(body)
         cmd = RegisterParty(
             body.kind, body.person_ref, body.credit_code, body.name, body.id_number, body.phone
         )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return await places.register_party(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body,
+            lambda session: places.register_party(session, cmd, call.principal, call.trace),
+            status_code=None,
+        )
 
     @router.get("/parties/{party_id}", summary="A party; office staff or the party itself")
     async def get_party(
@@ -212,18 +201,12 @@ def build_places_router(
     async def assign_manager(
         property_id: Annotated[str, Path(max_length=36)],
         body: ManagerIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Writer,
+        call: Annotated[Command, Depends(command(WRITE))],
     ) -> JSONResponse:
         cmd = AssignManager(property_id, body.party_id, body.kind)
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return 201, await places.assign_manager(session, cmd, principal, trace)
-
-        return await command(request, principal, key, body.model_dump(), run)
+        return await call.run(
+            body, lambda session: places.assign_manager(session, cmd, call.principal, call.trace)
+        )
 
     @router.get("/properties/{property_id}/managers", summary="A property's managers")
     async def list_managers(
@@ -266,19 +249,14 @@ def build_places_router(
     async def remove_manager(
         property_id: Annotated[str, Path(max_length=36)],
         party_id: Annotated[str, Path(max_length=100)],
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Writer,
+        call: Annotated[Command, Depends(command(WRITE))],
     ) -> JSONResponse:
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, Any]:
-            return 200, await places.remove_manager(
-                session, property_id, party_id, principal, trace
-            )
-
-        return await command(request, principal, key, {}, run)
+        return await call.run(
+            {},
+            lambda session: places.remove_manager(
+                session, property_id, party_id, call.principal, call.trace
+            ),
+        )
 
     @router.get(
         "/discoveries",
@@ -327,20 +305,15 @@ def build_places_router(
     async def confirm_discovery(
         discovery_id: Annotated[str, Path(max_length=100)],
         body: ConfirmIn,
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(WRITE, roles=OFFICE_ROLES))],
+        call: Annotated[Command, Depends(command(WRITE, roles=OFFICE_ROLES))],
     ) -> JSONResponse:
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
+        return await call.run(
+            body,
+            lambda session: places.confirm_discovery(
+                session, discovery_id, body.landlord_id, call.principal, call.trace
+            ),
+        )
 
-        async def run(session: Any) -> tuple[int, Any]:
-            return 200, await places.confirm_discovery(
-                session, discovery_id, body.landlord_id, principal, trace
-            )
-
-        return await command(request, principal, key, body.model_dump(), run)
-
-    router.include_router(build_agreements_router(runtime, agreements, command))
+    router.include_router(build_agreements_router(runtime, agreements))
     router.include_router(build_figures_router(runtime, agreements.policy))
     return router

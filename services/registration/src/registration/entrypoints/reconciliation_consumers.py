@@ -21,10 +21,10 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from common.envelope import Trace
 from common.errors import DomainError
 from common.inbox import PoisonMessage
 from common.runtime import Runtime
-from registration.app.handlers import Trace
 from registration.app.reconciliation import (
     ACCESS_ENTRIES,
     AccessEntryIn,

@@ -6,21 +6,19 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from common.auth import Principal, requires
+from common.commands import Command, command
 from common.errors import DomainError, Forbidden, NotFound
 from common.guard import Offset
-from common.http import RequestContext, request_context
-from common.idempotency import command_runner, idempotency_key
-from common.identifiers import ascii_digits
 from common.runtime import Runtime
+from common.uploads import decode_text, read_body, too_large
 from registration.adapters import reconciliation_repository as repo
 from registration.app import five_elements
-from registration.app import roster as roster_csv
-from registration.app.handlers import OFFICE_ROLES, Trace
+from registration.app.handlers import OFFICE_ROLES
 from registration.app.reconciliation import (
     ACCESS_ENTRIES,
     FEED_ROLES,
@@ -34,8 +32,6 @@ from registration.domain.reconciliation import AccessEntry
 FEEDS_WRITE = "feeds:write"
 READ = "registration:read"
 
-Key = Annotated[str, Depends(idempotency_key)]
-Ctx = Annotated[RequestContext, Depends(request_context)]
 
 ENTRIES_DOC = (
     'Body: `application/json`, `{"entries": [...]}`; each entry `device_id`, `property_id`, '
@@ -54,41 +50,11 @@ LIST_DOC = (
 )
 
 
-def _too_large(message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        [{"loc": ["body"], "msg": message, "type": "too_large"}],
-    )
-
-
 def _unprocessable(loc: list[str | int], message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         [{"loc": loc, "msg": message, "type": "value_error"}],
     )
-
-
-async def _read_body(request: Request, media_type: str, max_bytes: int) -> tuple[bytes, str | None]:
-    """The body, refused above ``max_bytes`` (413) or with another media type (415)."""
-    given, _, params = request.headers.get("content-type", "").partition(";")
-    if given.strip().lower() != media_type:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"send Content-Type: {media_type}"
-        )
-    charset = None
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip('"')
-    declared = request.headers.get("content-length", "")
-    if ascii_digits(declared) and int(declared) > max_bytes:
-        raise _too_large(f"at most {max_bytes} bytes per request; split the batch")
-    content = bytearray()
-    async for chunk in request.stream():
-        content += chunk
-        if len(content) > max_bytes:
-            raise _too_large(f"at most {max_bytes} bytes per request; split the batch")
-    return bytes(content), charset
 
 
 def lead_view(row: Any) -> dict[str, Any]:
@@ -133,7 +99,6 @@ def build_reconciliation_router(
 ) -> APIRouter:
     router = APIRouter(tags=["reconciliation"])
     sessions = runtime.sessionmaker
-    command = command_runner(sessions, runtime.clock)
 
     @router.post(
         "/feeds/access-control/entries",
@@ -161,12 +126,12 @@ def build_reconciliation_router(
         },
     )
     async def post_entries(
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(FEEDS_WRITE, roles=FEED_ROLES))],
+        call: Annotated[Command, Depends(command(FEEDS_WRITE, roles=FEED_ROLES))],
     ) -> JSONResponse:
-        content, _ = await _read_body(request, "application/json", max_entry_bytes)
+        body = await read_body(
+            call.request, "application/json", max_entry_bytes, advice="split the batch"
+        )
+        content = body.content
         try:
             document = json.loads(content)
         except ValueError as exc:
@@ -177,7 +142,7 @@ def build_reconciliation_router(
         if not items:
             raise _unprocessable(["body", "entries"], "the batch is empty")
         if len(items) > max_entries:
-            raise _too_large(f"at most {max_entries} entries per request; split the batch")
+            raise too_large(f"at most {max_entries} entries per request; split the batch")
         now = runtime.clock.now()
         valid: list[AccessEntry] = []
         errors: list[dict[str, Any]] = []
@@ -202,11 +167,10 @@ def build_reconciliation_router(
                     for e in errors[:100]
                 ],
             )
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
 
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            result = await service.ingest(session, valid, trace, channel="http")
-            return 200, {
+        async def ingest(session: Any) -> dict[str, Any]:
+            result = await service.ingest(session, valid, call.trace, channel="http")
+            return {
                 "received": len(items),
                 "accepted": len(valid),
                 "rejected": len(errors),
@@ -216,9 +180,7 @@ def build_reconciliation_router(
                 "errors": errors,
             }
 
-        response = await command(
-            request, principal, key, {"content_sha256": hashlib.sha256(content).hexdigest()}, run
-        )
+        response = await call.run({"content_sha256": hashlib.sha256(content).hexdigest()}, ingest)
         await service.purge_if_due(sessions)
         return response
 
@@ -235,26 +197,24 @@ def build_reconciliation_router(
         },
     )
     async def post_list(
-        request: Request,
-        key: Key,
-        ctx: Ctx,
-        principal: Annotated[Principal, Depends(requires(FEEDS_WRITE, roles=LIST_ROLES))],
+        call: Annotated[Command, Depends(command(FEEDS_WRITE, roles=LIST_ROLES))],
     ) -> JSONResponse:
-        content, charset = await _read_body(request, "text/csv", list_max_bytes)
+        upload = await read_body(call.request, "text/csv", list_max_bytes, advice="split the list")
         try:
             parsed = five_elements.parse(
-                roster_csv.decode(content, charset),
+                decode_text(upload.content, upload.charset),
                 max_rows=list_max_rows,
                 today=service.policy.local_day(runtime.clock.now()),
             )
         except five_elements.ListTooLarge as exc:
-            raise _too_large(str(exc)) from None
-        trace = Trace(ctx.correlation_id, ctx.traceparent)
-
-        async def run(session: Any) -> tuple[int, dict[str, Any]]:
-            return await service.apply_five_elements(session, parsed, principal, trace)
-
-        return await command(request, principal, key, {"content_sha256": parsed.sha256}, run)
+            raise too_large(str(exc)) from None
+        return await call.run(
+            {"content_sha256": parsed.sha256},
+            lambda session: service.apply_five_elements(
+                session, parsed, call.principal, call.trace
+            ),
+            status_code=None,
+        )
 
     @router.get("/leads", summary="Leads of the caller's grids (or one grid), newest first")
     async def list_leads(
