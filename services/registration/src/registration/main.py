@@ -16,11 +16,12 @@ from common.http import create_service_app
 from common.inbox import DLQ_SUFFIX
 from common.logging import configure_logging
 from common.pii import PiiCipher
+from common.publisher import Publisher
 from common.runtime import Runtime, build_runtime
 from registration.app.agreements import EXPIRY_TIMER, AgreementService
 from registration.app.employment import RETURN_TIMER, EmploymentService
 from registration.app.handlers import RegistrationService
-from registration.app.persons import unsealer
+from registration.app.persons import RESTRICTED_TOPICS, sealer, unsealer
 from registration.app.places import PlacesService
 from registration.app.reconciliation import ReconciliationService
 from registration.entrypoints.consumers import register_consumers
@@ -72,9 +73,19 @@ TOPICS = tuple(dict.fromkeys((TOPIC, TOPIC + DLQ_SUFFIX, *PLACES_TOPICS, *RECONC
 TOPICS += tuple(t for t in FINDINGS_TOPICS if t not in TOPICS)
 
 
+def publisher(settings: RegistrationSettings, clock: Clock) -> Publisher:
+    """How every registration handler stages its events: identity records sealed."""
+    return Publisher.of(
+        f"/services/{NAME}",
+        clock,
+        seal=sealer(_cipher(settings)),
+        sealed_topics=RESTRICTED_TOPICS,
+    )
+
+
 def employment_service(settings: RegistrationSettings, clock: Clock) -> EmploymentService:
     return EmploymentService(
-        source=f"/services/{NAME}",
+        publisher=publisher(settings, clock),
         clock=clock,
         cipher=_cipher(settings),
         policy=settings.employer_return_policy(),
@@ -83,17 +94,19 @@ def employment_service(settings: RegistrationSettings, clock: Clock) -> Employme
 
 def agreement_service(settings: RegistrationSettings, clock: Clock) -> AgreementService:
     return AgreementService(
-        source=f"/services/{NAME}", clock=clock, policy=settings.agreement_policy()
+        publisher=publisher(settings, clock), clock=clock, policy=settings.agreement_policy()
     )
 
 
 def reconciliation_service(settings: RegistrationSettings, clock: Clock) -> ReconciliationService:
-    source = f"/services/{NAME}"
     declarations = RegistrationService(
-        source=source, clock=clock, cipher=_cipher(settings), policy=settings.declaration_policy()
+        publisher=publisher(settings, clock),
+        clock=clock,
+        cipher=_cipher(settings),
+        policy=settings.declaration_policy(),
     )
     return ReconciliationService(
-        source=source,
+        publisher=publisher(settings, clock),
         clock=clock,
         cipher=_cipher(settings),
         policy=settings.lead_policy(),
@@ -128,7 +141,7 @@ def build(
         unseal=unsealer(_cipher(settings)),  # restricted events are sealed in the outbox
     )
     service = RegistrationService(
-        source=runtime.source,
+        publisher=publisher(settings, runtime.clock),
         clock=runtime.clock,
         cipher=_cipher(settings),
         policy=settings.declaration_policy(),
@@ -178,7 +191,11 @@ def build(
 
 
 def places_service(runtime: Runtime, settings: RegistrationSettings) -> PlacesService:
-    return PlacesService(source=runtime.source, clock=runtime.clock, cipher=_cipher(settings))
+    return PlacesService(
+        publisher=publisher(settings, runtime.clock),
+        clock=runtime.clock,
+        cipher=_cipher(settings),
+    )
 
 
 def create_app(

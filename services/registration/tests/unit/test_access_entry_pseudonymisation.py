@@ -12,6 +12,7 @@ from _registration_helpers import id_number
 from common.clock import FakeClock
 from common.errors import DomainError
 from common.pii import PiiCipher, mask_id_number
+from common.publisher import Publisher
 from registration.app.reconciliation import AccessEntryIn, ReconciliationService
 from registration.domain.reconciliation import LeadPolicy
 
@@ -30,7 +31,7 @@ POLICY = LeadPolicy(
 def service(cache_size: int = 50_000) -> ReconciliationService:
     declarations: Any = None  # not used by to_entry
     return ReconciliationService(
-        source="/test",
+        publisher=Publisher.of("/test", FakeClock(NOW)),
         clock=FakeClock(NOW),
         cipher=PiiCipher("e" * 32, "h" * 32),
         policy=POLICY,

@@ -16,18 +16,17 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import outbox
 from common import timers as durable_timers
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Trace
 from common.errors import DomainError, NotFound
+from common.publisher import Publisher
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
 from registration.app.places import authorize_grid_staff
 from registration.domain.agreements import (
     Agreement,
-    AgreementEvent,
     AgreementKind,
     AgreementPolicy,
     Subject,
@@ -59,22 +58,10 @@ class RenewAgreement:
 
 
 class AgreementService:
-    def __init__(self, *, source: str, clock: Clock, policy: AgreementPolicy) -> None:
-        self.source = source
+    def __init__(self, *, publisher: Publisher, clock: Clock, policy: AgreementPolicy) -> None:
+        self.publisher = publisher
         self.clock = clock
         self.policy = policy
-
-    async def _publish(
-        self, session: AsyncSession, events: list[AgreementEvent], trace: Trace | None
-    ) -> None:
-        await outbox.stage_all(
-            session,
-            events,
-            source=self.source,
-            now=self.clock.now(),
-            correlation_id=trace.correlation_id if trace else None,
-            traceparent=trace.traceparent if trace else None,
-        )
 
     async def _arm_expiry(self, session: AsyncSession, agreement: Agreement) -> None:
         await durable_timers.schedule(
@@ -151,7 +138,7 @@ class AgreementService:
         )
         await repo.add_agreement(session, agreement, recorded_by=principal.sub)
         await self._arm_expiry(session, agreement)
-        await self._publish(session, agreement.events, trace)
+        await self.publisher.stage(session, agreement.events, trace)
         return self.view(agreement)
 
     async def _load(
@@ -186,7 +173,7 @@ class AgreementService:
         await durable_timers.cancel(session, kind=EXPIRY_TIMER, key=previous.id, now=now)
         await repo.add_agreement(session, renewal, recorded_by=principal.sub)
         await self._arm_expiry(session, renewal)
-        await self._publish(session, renewal.events, trace)
+        await self.publisher.stage(session, renewal.events, trace)
         return self.view(renewal) | {"previous_status": previous.status.value}
 
     async def revoke(
@@ -204,7 +191,7 @@ class AgreementService:
         agreement.revoke(now=now)
         await repo.save_status(session, agreement, now=now, revoked_reason=reason.strip())
         await durable_timers.cancel(session, kind=EXPIRY_TIMER, key=agreement.id, now=now)
-        await self._publish(session, agreement.events, trace)
+        await self.publisher.stage(session, agreement.events, trace)
         return self.view(agreement) | {"revoked_at": now}
 
     async def on_expiry_due(self, session: AsyncSession, key: str, payload: dict[str, Any]) -> None:
@@ -220,7 +207,7 @@ class AgreementService:
             )
             return
         await repo.save_status(session, agreement, now=now)
-        await self._publish(session, agreement.events, None)
+        await self.publisher.stage(session, agreement.events, None)
         log.info("agreements.expired", agreement_id=agreement.id, kind=agreement.kind.value)
 
     def view(self, agreement: Agreement) -> dict[str, Any]:

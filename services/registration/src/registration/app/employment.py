@@ -18,11 +18,11 @@ from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Trace
 from common.errors import DomainError, Forbidden, NotFound
-from common.events import Event
 from common.pii import PiiCipher, mask_id_number
+from common.publisher import Publisher
 from registration.adapters import employment_repository as repo
 from registration.app.handlers import OFFICE_ROLES
-from registration.app.persons import Declared, PersonRecords, stage_events
+from registration.app.persons import Declared, PersonRecords
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode
 from registration.domain.employment import Employer, MonthFigures
@@ -104,27 +104,13 @@ _ROSTER_FIELDS = {"hired_on": "date", "left_on": "date"}
 
 class EmploymentService:
     def __init__(
-        self, *, source: str, clock: Clock, cipher: PiiCipher, policy: EmployerReturnPolicy
+        self, *, publisher: Publisher, clock: Clock, cipher: PiiCipher, policy: EmployerReturnPolicy
     ) -> None:
-        self.source = source
+        self.publisher = publisher
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
         self.persons = PersonRecords(cipher)
-
-    async def _publish(
-        self, session: AsyncSession, events: list[Event], trace: Trace | None
-    ) -> None:
-        # Person events of a restricted topic are sealed in the outbox (personal data).
-        await stage_events(
-            session,
-            events,
-            cipher=self.cipher,
-            source=self.source,
-            now=self.clock.now(),
-            correlation_id=trace.correlation_id if trace else None,
-            traceparent=trace.traceparent if trace else None,
-        )
 
     async def _load(
         self,
@@ -179,7 +165,7 @@ class EmploymentService:
         await repo.add_employer(
             session, employer, channel=channel.value, registered_by=principal.sub
         )
-        await self._publish(session, employer.events, trace)
+        await self.publisher.stage(session, employer.events, trace)
         first_month = self.policy.month_of(now)
         await self._ensure_return_timer(session, employer.id, first_month)
         return {
@@ -220,7 +206,7 @@ class EmploymentService:
             correlation_id=trace.correlation_id,
         )
         await repo.add_employments(session, [repo.employment_row(event, declared_by=principal.sub)])
-        await self._publish(session, [*recorded[0].events, *employer.events], trace)
+        await self.publisher.stage(session, [*recorded[0].events, *employer.events], trace)
         return {
             "employment_id": event.employment_id,
             "employer_id": employer.id,
@@ -248,7 +234,7 @@ class EmploymentService:
             channel=employer_channel(principal),
         )
         await repo.end_employments(session, [event], ended_by=principal.sub)
-        await self._publish(session, employer.events, trace)
+        await self.publisher.stage(session, employer.events, trace)
         return {
             "employment_id": event.employment_id,
             "employer_id": employer.id,
@@ -338,7 +324,7 @@ class EmploymentService:
         await repo.add_employments(session, list(new_rows.values()))
         await repo.end_employments(session, ended, ended_by=principal.sub)
         person_events = [e for p in recorded for e in p.events]
-        await self._publish(session, [*person_events, *employer.events], trace)
+        await self.publisher.stage(session, [*person_events, *employer.events], trace)
         report: dict[str, Any] = {
             "upload_id": upload_id,
             "employer_id": employer.id,
@@ -381,7 +367,7 @@ class EmploymentService:
             policy=self.policy,
         )
         await repo.add_return(session, event, filed_by=principal.sub)
-        await self._publish(session, employer.events, trace)
+        await self.publisher.stage(session, employer.events, trace)
         # Keep the chain of deadlines going (the timer of a filed month checks, not us).
         await self._ensure_return_timer(session, employer.id, month.next())
         return {
@@ -408,6 +394,6 @@ class EmploymentService:
             return
         if not await repo.latest_return_version(session, employer_id, str(month)):
             employer.return_missed(month=month, now=self.clock.now(), policy=self.policy)
-            await self._publish(session, employer.events, None)
+            await self.publisher.stage(session, employer.events, None)
             log.info("employment.return_missed", employer_id=employer_id, month=str(month))
         await self._ensure_return_timer(session, employer_id, month.next())

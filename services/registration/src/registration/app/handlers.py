@@ -20,9 +20,10 @@ from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher, mask_id_number
+from common.publisher import Publisher
 from registration.adapters import repository
 from registration.adapters.tables import grid_month_figures
-from registration.app.persons import CorrectPerson, Declared, PersonRecords, stage_events
+from registration.app.persons import CorrectPerson, Declared, PersonRecords
 from registration.app.place_checks import acts_as_manager
 from registration.domain.identity import ResidentId
 from registration.domain.model import Property, Room
@@ -104,24 +105,13 @@ class RegistrationService:
     """The service layer; its dependencies are injected so tests can swap them."""
 
     def __init__(
-        self, *, source: str, clock: Clock, cipher: PiiCipher, policy: DeclarationPolicy
+        self, *, publisher: Publisher, clock: Clock, cipher: PiiCipher, policy: DeclarationPolicy
     ) -> None:
-        self.source = source
+        self.publisher = publisher
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
         self.persons = PersonRecords(cipher)
-
-    async def _publish(self, session: AsyncSession, events: list[Any], trace: Trace) -> None:
-        await stage_events(
-            session,
-            events,
-            cipher=self.cipher,
-            source=self.source,
-            now=self.clock.now(),
-            correlation_id=trace.correlation_id,
-            traceparent=trace.traceparent,
-        )
 
     async def register_property(
         self, session: AsyncSession, cmd: RegisterProperty, principal: Principal, trace: Trace
@@ -144,7 +134,7 @@ class RegistrationService:
             registered_by=principal.sub,
             now=now,
         )
-        await self._publish(session, prop.events, trace)
+        await self.publisher.stage(session, prop.events, trace)
         return {"property_id": prop.id, "grid_id": prop.grid_id, "rooms": len(prop.rooms)}
 
     async def declare_move_in(
@@ -225,7 +215,7 @@ class RegistrationService:
         await repository.add_residence(
             session, event, declared_by=declarant.declared_by, finding_id=finding_id
         )
-        await self._publish(session, [*person.events, *prop.events], trace)
+        await self.publisher.stage(session, [*person.events, *prop.events], trace)
         return {
             "residence_id": event.residence_id,
             "person_ref": event.person_ref,
@@ -262,7 +252,7 @@ class RegistrationService:
             today=self.policy.local_date(now),
         )
         await repository.end_residences(session, [event], ended_by=principal.sub)
-        await self._publish(session, prop.events, trace)
+        await self.publisher.stage(session, prop.events, trace)
         return {
             "residence_id": event.residence_id,
             "property_id": event.property_id,
@@ -280,7 +270,7 @@ class RegistrationService:
         person, changed = await self.persons.correct(
             session, cmd, principal, now=self.clock.now(), correlation_id=trace.correlation_id
         )
-        await self._publish(session, person.events, trace)
+        await self.publisher.stage(session, person.events, trace)
         # No personal data in the response: it is stored with the Idempotency-Key.
         return {**self.persons.public_view(person), "changed_fields": changed}
 
@@ -319,7 +309,7 @@ class RegistrationService:
                     now=self.clock.now(),
                     correlation_id=trace.correlation_id,
                 )
-                await self._publish(session, person.events, trace)
+                await self.publisher.stage(session, person.events, trace)
                 return
             await self._declare(
                 session,

@@ -15,7 +15,6 @@ import structlog
 from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope, Trace
@@ -23,6 +22,7 @@ from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher
+from common.publisher import Publisher
 from registration.adapters import reconciliation_repository as repo
 from registration.app.handlers import DeclareMoveIn, RegistrationService
 from registration.domain.reconciliation import Evidence, LeadPolicy, subject_ref
@@ -62,27 +62,17 @@ class Leads:
     def __init__(
         self,
         *,
-        source: str,
+        publisher: Publisher,
         clock: Clock,
         cipher: PiiCipher,
         policy: LeadPolicy,
         declarations: RegistrationService,
     ) -> None:
-        self.source = source
+        self.publisher = publisher
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
         self.declarations = declarations
-
-    async def _publish(self, session: AsyncSession, events: list[Event], trace: Trace) -> None:
-        await outbox.stage_all(
-            session,
-            events,
-            source=self.source,
-            now=self.clock.now(),
-            correlation_id=trace.correlation_id,
-            traceparent=trace.traceparent,
-        )
 
     async def open(self, session: AsyncSession, candidates: list[Candidate], trace: Trace) -> int:
         """Open a lead per candidate (unless one opened meanwhile); returns how many."""
@@ -139,7 +129,7 @@ class Leads:
                 suspected_at=now,
             )
         inserted = await repo.insert_leads(session, rows)
-        await self._publish(session, [e for i, e in events.items() if i in inserted], trace)
+        await self.publisher.stage(session, [e for i, e in events.items() if i in inserted], trace)
         if inserted:
             LEADS_OPENED.labels(candidates[0].source.value).inc(len(inserted))
         return len(inserted)
@@ -251,7 +241,7 @@ class Leads:
         ):
             return
         LEADS_CLOSED.labels(outcome.value).inc()
-        await self._publish(
+        await self.publisher.stage(
             session,
             [
                 LeadClosed(

@@ -9,18 +9,16 @@ version with its history row and events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import outbox
 from common.auth import Principal
 from common.db import ConcurrentWrite
 from common.errors import DomainError, Forbidden, NotFound
-from common.events import Event
 from common.outbox import Seal
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import person_repository as repo
@@ -41,29 +39,6 @@ def sealer(cipher: PiiCipher) -> Seal:
 def unsealer(cipher: PiiCipher) -> Seal:
     """For the outbox relay (``build_runtime(unseal=...)``): the sealed payload in clear."""
     return lambda token: cipher.decrypt(token).encode()
-
-
-async def stage_events(
-    session: AsyncSession,
-    events: Iterable[Event],
-    *,
-    cipher: PiiCipher,
-    source: str,
-    now: datetime,
-    correlation_id: str | None,
-    traceparent: str | None,
-) -> None:
-    """Stage events in the outbox; those of a restricted topic are encrypted at rest."""
-    await outbox.stage_all(
-        session,
-        list(events),
-        source=source,
-        now=now,
-        correlation_id=correlation_id,
-        traceparent=traceparent,
-        seal=sealer(cipher),
-        sealed_topics=RESTRICTED_TOPICS,
-    )
 
 
 @dataclass(frozen=True)

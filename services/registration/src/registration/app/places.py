@@ -13,16 +13,16 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common import outbox
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope, Trace
 from common.errors import DomainError, Forbidden, NotFound
 from common.pii import PiiCipher
+from common.publisher import Publisher
 from registration.adapters import places_repository as repo
 from registration.adapters import repository
 from registration.app.handlers import OFFICE_ROLES, authorize_property
-from registration.app.persons import Declared, Known, PersonRecords, stage_events
+from registration.app.persons import Declared, Known, PersonRecords
 from registration.app.place_checks import acts_as_manager
 from registration.domain.identity import ResidentId
 from registration.domain.model import Property, Room
@@ -121,21 +121,11 @@ def discovered_property(
 
 
 class PlacesService:
-    def __init__(self, *, source: str, clock: Clock, cipher: PiiCipher) -> None:
-        self.source = source
+    def __init__(self, *, publisher: Publisher, clock: Clock, cipher: PiiCipher) -> None:
+        self.publisher = publisher
         self.clock = clock
         self.cipher = cipher
         self.persons = PersonRecords(cipher)
-
-    async def _publish(self, session: AsyncSession, events: list[Any], trace: Trace | None) -> None:
-        await outbox.stage_all(
-            session,
-            events,
-            source=self.source,
-            now=self.clock.now(),
-            correlation_id=trace.correlation_id if trace else None,
-            traceparent=trace.traceparent if trace else None,
-        )
 
     # -- grids ----------------------------------------------------------------------------
     async def register_grid(
@@ -154,7 +144,7 @@ class PlacesService:
         if await repo.load_grid(session, grid.id) is not None:
             raise DomainError("grid_id", f"grid {grid.id} is already registered")
         await repo.add_grid(session, grid, registered_by=principal.sub, now=now)
-        await self._publish(session, grid.events, trace)
+        await self.publisher.stage(session, grid.events, trace)
         return {
             "grid_id": grid.id,
             "name": grid.name,
@@ -207,15 +197,7 @@ class PlacesService:
                 now=now,
                 correlation_id=trace.correlation_id,
             )
-            await stage_events(
-                session,
-                person.events,
-                cipher=self.cipher,
-                source=self.source,
-                now=now,
-                correlation_id=trace.correlation_id,
-                traceparent=trace.traceparent,
-            )
+            await self.publisher.stage(session, person.events, trace)
         if existing is not None:
             return 200, party_view(existing) | {"created": False}
         if (
@@ -254,7 +236,7 @@ class PlacesService:
             assigned_by=principal.sub,
             now=now,
         )
-        await self._publish(session, managers.events, trace)
+        await self.publisher.stage(session, managers.events, trace)
         return {
             "property_id": prop.id,
             "party_id": party.id,
@@ -283,7 +265,7 @@ class PlacesService:
         await repo.end_manager(
             session, property_id=prop.id, party_id=party_id, removed_by=principal.sub, now=now
         )
-        await self._publish(session, managers.events, trace)
+        await self.publisher.stage(session, managers.events, trace)
         return {"property_id": prop.id, "party_id": party_id, "removed_at": event.removed_at}
 
     # -- buildings found on inspection sweeps ---------------------------------------------
@@ -367,7 +349,7 @@ class PlacesService:
             registered_by=registered_by,
             now=self.clock.now(),
         )
-        await self._publish(session, prop.events, trace)
+        await self.publisher.stage(session, prop.events, trace)
 
     async def confirm_discovery(
         self,

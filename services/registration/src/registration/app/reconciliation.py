@@ -29,6 +29,7 @@ from common.clock import Clock
 from common.envelope import Envelope, Trace
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
+from common.publisher import Publisher
 from registration.adapters import reconciliation_repository as repo
 from registration.app.five_elements import FiveElementsList, apply_list
 from registration.app.handlers import RegistrationService
@@ -119,7 +120,7 @@ class ReconciliationService:
     def __init__(
         self,
         *,
-        source: str,
+        publisher: Publisher,
         clock: Clock,
         cipher: PiiCipher,
         policy: LeadPolicy,
@@ -132,7 +133,11 @@ class ReconciliationService:
         self.cipher = cipher
         self.policy = policy
         self.leads = Leads(
-            source=source, clock=clock, cipher=cipher, policy=policy, declarations=declarations
+            publisher=publisher,
+            clock=clock,
+            cipher=cipher,
+            policy=policy,
+            declarations=declarations,
         )
         self.sightings_retention_days = sightings_retention_days
         self.purge_interval = purge_interval
