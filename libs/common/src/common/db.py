@@ -127,7 +127,16 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        # One connection: SQLite has one writer, and every transaction here takes the write
+        # lock at BEGIN, so a second connection only adds waiting in SQLite's busy handler
+        # (polled, unfair, and up to busy_timeout long). The pool's queue is first come,
+        # first served; busy_timeout is left for other processes (migrations, the CLI).
+        in_memory = url.rstrip("/").endswith((":memory:", "sqlite+aiosqlite:"))
+        engine = (
+            create_async_engine(url)  # one shared connection already (StaticPool)
+            if in_memory
+            else create_async_engine(url, pool_size=1, max_overflow=0)
+        )
         sync: Engine = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
         event.listen(sync, "begin", _sqlite_begin_immediate)
