@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.workdays import WorkingCalendar, load_calendar
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789"
 
@@ -35,6 +38,9 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_SECRET)
     log_level: str = "INFO"
+    # The office's own calendar file (see common.workdays): holidays and make-up working
+    # days added to, or corrected in, mainland China's; every deadline counts in it.
+    working_calendar_file: Path | None = None
     log_json: bool = True
 
     # Requests beyond this many in flight get 503 at once instead of queueing until
@@ -77,6 +83,17 @@ class ServiceSettings(BaseSettings):
                 "kafka_sasl_username and kafka_sasl_password"
             )
         return self
+
+    _calendar: WorkingCalendar = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _calendar_loads(self) -> ServiceSettings:
+        self._calendar = load_calendar(self.working_calendar_file)  # a bad file fails here
+        return self
+
+    def working_calendar(self) -> WorkingCalendar:
+        """Mainland China's working days with the office's calendar file applied."""
+        return self._calendar
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> ServiceSettings:

@@ -93,6 +93,7 @@ class RegistrationSettings(ServiceSettings):
             version=self.declaration_policy_version,
             source=self.declaration_policy_source,
             timezone=parse_timezone(self.office_timezone),
+            calendar=self.working_calendar(),
         )
 
     def employer_return_policy(self) -> EmployerReturnPolicy:

@@ -159,11 +159,13 @@ async def test_late_declaration_is_counted_as_not_on_time(registration: Registra
     svc = registration
     property_id = await svc.new_property()
 
-    late = await svc.declare(property_id, moved_in_on="2026-02-20")  # deadline was 25 Feb
+    late = await svc.declare(
+        property_id, moved_in_on="2026-02-20"
+    )  # in the Spring Festival: due 26 Feb
     await svc.drain()
 
     assert late.status_code == 201
-    assert (late.json()["on_time"], late.json()["deadline"]) == (False, "2026-02-25")
+    assert (late.json()["on_time"], late.json()["deadline"]) == (False, "2026-02-26")
     (residence,) = await svc.rows(residences)
     assert residence.on_time is False
     figures = await svc.client.get(f"/figures/grids/G1?month={MONTH}", headers=svc.officer())

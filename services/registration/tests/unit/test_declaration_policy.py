@@ -34,3 +34,10 @@ def test_deadline_follows_the_configured_number_of_working_days() -> None:
 
 def test_zero_working_days_means_the_same_day() -> None:
     assert DeclarationPolicy(deadline_working_days=0).deadline(date(2026, 3, 7)) == date(2026, 3, 7)
+
+
+def test_deadline_skips_public_holidays_and_counts_make_up_working_days() -> None:
+    # National Day 2025: 1-8 October off, Saturday 11 October worked instead.
+    assert DeclarationPolicy().deadline(date(2025, 9, 30)) == date(2025, 10, 11)
+    # Spring Festival 2026: 15-23 February off, Saturday 28 February worked instead.
+    assert DeclarationPolicy().deadline(date(2026, 2, 26)) == date(2026, 3, 2)

@@ -112,7 +112,7 @@ def test_timely_move_in_is_declared_on_time_with_its_deadline() -> None:
 def test_declaration_on_the_deadline_day_is_on_time() -> None:
     prop = register([Room("101", 2)])
 
-    event = declare(prop, moved_in_on=date(2026, 2, 27))  # Friday; deadline Wednesday 4 March
+    event = declare(prop, moved_in_on=date(2026, 3, 1))  # Sunday; deadline Wednesday 4 March
 
     assert event.deadline == NOW.date()
     assert event.on_time is True
@@ -121,9 +121,11 @@ def test_declaration_on_the_deadline_day_is_on_time() -> None:
 def test_late_declaration_is_marked_not_on_time() -> None:
     prop = register([Room("101", 2)])
 
-    event = declare(prop, moved_in_on=date(2026, 2, 20))  # Friday; deadline Wednesday 25 Feb
+    # Friday in the Spring Festival holiday (15-23 Feb 2026): the three working days are
+    # 24, 25 and 26 Feb.
+    event = declare(prop, moved_in_on=date(2026, 2, 20))
 
-    assert event.deadline == date(2026, 2, 25)
+    assert event.deadline == date(2026, 2, 26)
     assert event.on_time is False
 
 

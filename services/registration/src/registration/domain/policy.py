@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from common.errors import DomainError
 from common.identifiers import ascii_digits
+from common.workdays import WorkingCalendar
 
 CHINA_TIME = timezone(timedelta(hours=8), "UTC+08:00")
 
@@ -24,22 +25,17 @@ class DeclarationPolicy:
     source: str = "Declaration within 3 working days of a move-in (default; set per city)"
     timezone: tzinfo = CHINA_TIME
     """The office's local time: a move-in "today" is today there, not in UTC."""
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar.mainland)
+    """The working days the deadline counts: public holidays and make-up days included."""
 
     def local_date(self, moment: datetime) -> date:
         """The office's date at ``moment``."""
         return moment.astimezone(self.timezone).date()
 
     def deadline(self, moved_in_on: date) -> date:
-        """The last day a move-in on ``moved_in_on`` may be declared on time.
-
-        Working days are Monday to Friday; public holidays are not modelled yet.
-        """
-        day, left = moved_in_on, self.deadline_working_days
-        while left > 0:
-            day += timedelta(days=1)
-            if day.weekday() < 5:
-                left -= 1
-        return day
+        """The last day a move-in on ``moved_in_on`` may be declared on time: the
+        ``deadline_working_days``-th working day after it, in the office's calendar."""
+        return self.calendar.add_working_days(moved_in_on, self.deadline_working_days)
 
 
 @dataclass(frozen=True, order=True)
