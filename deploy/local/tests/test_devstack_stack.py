@@ -81,6 +81,34 @@ def test_discovery(tmp_path: Path) -> None:
     assert specs[0].env_prefix == "ALPHA" and specs[0].base_url == "http://127.0.0.1:9000"
 
 
+def test_declared_port_offsets_are_kept_whatever_the_names(tmp_path: Path) -> None:
+    root = _make_root(tmp_path, ("beta", "alpha", "zeta"))
+    (root / "services" / "zeta" / "pyproject.toml").write_text(
+        '[project]\nname = "zeta"\n\n[tool.devstack]\nport-offset = 0\n'
+    )
+
+    specs = discover_services(root, 9000)
+
+    assert [(s.name, s.port) for s in specs] == [("alpha", 9001), ("beta", 9002), ("zeta", 9000)]
+
+
+def test_two_services_declaring_one_port_offset_are_refused(tmp_path: Path) -> None:
+    root = _make_root(tmp_path, ("alpha", "beta"))
+    for name in ("alpha", "beta"):
+        (root / "services" / name / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\n\n[tool.devstack]\nport-offset = 3\n'
+        )
+
+    with pytest.raises(StackError, match="port-offset 3"):
+        discover_services(root)
+
+
+def test_registration_keeps_port_8000() -> None:
+    root = find_root(Path(__file__).parent)
+    ports = {s.name: s.port for s in discover_services(root)}
+    assert ports["registration"] == 8000
+
+
 def test_find_root(tmp_path: Path) -> None:
     root = _make_root(tmp_path)
     assert find_root(root / "services" / "fake") == root

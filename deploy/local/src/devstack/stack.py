@@ -29,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,12 +103,42 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
-    """Every ``services/*/`` with a ``pyproject.toml``, sorted by name, ports from ``base_port``."""
+    """Every ``services/*/`` with a ``pyproject.toml``, sorted by name.
+
+    A service's port is ``base_port`` plus the ``port-offset`` its ``pyproject.toml``
+    declares under ``[tool.devstack]`` (registration 0, inspection 1, penalties 2,
+    outreach 3, dispatch 4: fixed, so that a new service never moves another's port).
+    Services declaring none take the next free offsets, in name order.
+    """
     services_dir = root / "services"
     dirs = sorted(
         p for p in services_dir.iterdir() if p.is_dir() and (p / "pyproject.toml").is_file()
     )
-    return [ServiceSpec(p.name, p, base_port + i) for i, p in enumerate(dirs)]
+    declared: dict[Path, int] = {}
+    for path in dirs:
+        offset = _declared_offset(path / "pyproject.toml")
+        if offset is None:
+            continue
+        if offset in declared.values():
+            raise StackError(f"{path.name}: port-offset {offset} is another service's")
+        declared[path] = offset
+    taken = set(declared.values())
+    offsets = iter(i for i in range(len(dirs) + len(taken)) if i not in taken)
+    return [
+        ServiceSpec(p.name, p, base_port + (declared[p] if p in declared else next(offsets)))
+        for p in dirs
+    ]
+
+
+def _declared_offset(pyproject: Path) -> int | None:
+    try:
+        tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise StackError(f"{pyproject}: {exc}") from exc
+    offset = tool.get("devstack", {}).get("port-offset")
+    if offset is not None and (not isinstance(offset, int) or not 0 <= offset < 100):
+        raise StackError(f"{pyproject}: [tool.devstack] port-offset must be 0..99")
+    return offset
 
 
 def service_env(
