@@ -59,7 +59,7 @@ from registration.events import (
     ResidenceEnded,
     UnregisteredOccupantSuspected,
 )
-from registration.settings import RegistrationSettings
+from registration.settings import RegistrationSettings, parse_timezone
 
 NAME = "registration"
 VERSION = "0.1.0"
@@ -195,6 +195,7 @@ def places_service(runtime: Runtime, settings: RegistrationSettings) -> PlacesSe
         publisher=publisher(settings, runtime.clock),
         clock=runtime.clock,
         cipher=_cipher(settings),
+        timezone=parse_timezone(settings.office_timezone),
     )
 
 

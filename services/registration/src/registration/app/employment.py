@@ -110,7 +110,7 @@ class EmploymentService:
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
-        self.persons = PersonRecords(cipher)
+        self.persons = PersonRecords(cipher, timezone=policy.timezone)
 
     async def _load(
         self,

@@ -111,7 +111,7 @@ class RegistrationService:
         self.clock = clock
         self.cipher = cipher
         self.policy = policy
-        self.persons = PersonRecords(cipher)
+        self.persons = PersonRecords(cipher, timezone=policy.timezone)
 
     async def register_property(
         self, session: AsyncSession, cmd: RegisterProperty, principal: Principal, trace: Trace

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from common.pii import PiiCipher, mask_id_number
 from registration.adapters import person_repository as repo
 from registration.domain.identity import ResidentId
 from registration.domain.person import Identity, Person, checked_name, checked_phone
+from registration.domain.policy import CHINA_TIME
 from registration.events import PERSONS_TOPIC, IdentityRecordChange
 
 RESTRICTED_TOPICS = frozenset({PERSONS_TOPIC})
@@ -81,8 +82,14 @@ class PersonRecords:
     writes nothing.
     """
 
-    def __init__(self, cipher: PiiCipher) -> None:
+    def __init__(self, cipher: PiiCipher, *, timezone: tzinfo = CHINA_TIME) -> None:
         self.cipher = cipher
+        self.timezone = timezone
+        """The office's local time: a birth date is in the future against its date."""
+
+    def today(self, now: datetime) -> date:
+        """The office's date at ``now`` (not UTC's: before 08:00 that is yesterday)."""
+        return now.astimezone(self.timezone).date()
 
     async def lookup(self, session: AsyncSession, resident_ids: Sequence[ResidentId]) -> Known:
         """The records of these identity numbers (locked until the transaction ends), and
@@ -209,7 +216,7 @@ class PersonRecords:
         current = person.identity
         resident_id = current.resident_id
         if cmd.id_number is not None:
-            resident_id = ResidentId.parse(cmd.id_number, today=now.date())
+            resident_id = ResidentId.parse(cmd.id_number, today=self.today(now))
             if resident_id.value != current.resident_id.value:
                 other = await repo.lock_by_hash(
                     session, repo.id_hash(self.cipher, resident_id.value)

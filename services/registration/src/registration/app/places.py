@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 import structlog
@@ -35,6 +36,7 @@ from registration.domain.places import (
     PartyKind,
     normalise_address,
 )
+from registration.domain.policy import CHINA_TIME
 from registration.events import Channel, PropertyRegistered
 from registration.upstream_places import PropertyDiscovered
 
@@ -121,11 +123,18 @@ def discovered_property(
 
 
 class PlacesService:
-    def __init__(self, *, publisher: Publisher, clock: Clock, cipher: PiiCipher) -> None:
+    def __init__(
+        self,
+        *,
+        publisher: Publisher,
+        clock: Clock,
+        cipher: PiiCipher,
+        timezone: tzinfo = CHINA_TIME,
+    ) -> None:
         self.publisher = publisher
         self.clock = clock
         self.cipher = cipher
-        self.persons = PersonRecords(cipher)
+        self.persons = PersonRecords(cipher, timezone=timezone)
 
     # -- grids ----------------------------------------------------------------------------
     async def register_grid(
@@ -169,7 +178,7 @@ class PlacesService:
         known: Known | None = None
         if cmd.kind is PartyKind.PERSON and cmd.id_number is not None:
             declared = Declared(
-                ResidentId.parse(cmd.id_number, today=now.date()),
+                ResidentId.parse(cmd.id_number, today=self.persons.today(now)),
                 checked_name(cmd.name or ""),
                 checked_phone(cmd.phone),
             )
