@@ -22,7 +22,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -131,7 +131,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         # lock at BEGIN, so a second connection only adds waiting in SQLite's busy handler
         # (polled, unfair, and up to busy_timeout long). The pool's queue is first come,
         # first served; busy_timeout is left for other processes (migrations, the CLI).
-        in_memory = url.rstrip("/").endswith((":memory:", "sqlite+aiosqlite:"))
+        in_memory = make_url(url).database in (None, "", ":memory:")
         engine = (
             create_async_engine(url)  # one shared connection already (StaticPool)
             if in_memory

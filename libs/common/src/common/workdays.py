@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 
 from chinese_calendar import constants as mainland  # type: ignore[import-untyped]
@@ -41,13 +42,8 @@ class WorkingCalendar:
 
     @classmethod
     def mainland(cls) -> WorkingCalendar:
-        """Mainland China's calendar, from the State Council's notices."""
-        return cls(
-            holidays=frozenset(mainland.holidays),
-            workdays=frozenset(mainland.workdays),
-            years=frozenset(d.year for d in mainland.holidays),
-            source="State Council holiday notices (chinese-calendar)",
-        )
+        """Mainland China's calendar, from the State Council's notices (built once)."""
+        return _mainland()
 
     def with_overrides(
         self, *, holidays: Iterable[date], workdays: Iterable[date], source: str
@@ -97,3 +93,13 @@ def load_calendar(path: Path | None, base: WorkingCalendar | None = None) -> Wor
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         raise ValueError(f"working calendar {path}: {exc}") from exc
     return calendar.with_overrides(holidays=holidays, workdays=workdays, source=source)
+
+
+@cache
+def _mainland() -> WorkingCalendar:
+    return WorkingCalendar(
+        holidays=frozenset(mainland.holidays),
+        workdays=frozenset(mainland.workdays),
+        years=frozenset(d.year for d in mainland.holidays),
+        source="State Council holiday notices (chinese-calendar)",
+    )
