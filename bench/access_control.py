@@ -49,7 +49,7 @@ from common.auth import mint_token
 from devstack.kafka import KafkaBroker, create_topics
 from devstack.postgres import PostgresCluster
 from registration.domain.identity import check_character
-from registration.main import TOPICS
+from registration.main import service
 from tests.integration.services import SECRET, ServiceProcess
 
 FEED = "feeds.access-control"
@@ -398,7 +398,7 @@ def run(args: argparse.Namespace, stack: contextlib.ExitStack, tmp: Path) -> dic
     rng = random.Random(args.seed)
     kafka = stack.enter_context(KafkaBroker())
     pg = stack.enter_context(PostgresCluster())
-    create_topics(kafka.bootstrap, TOPICS, partitions=3)
+    create_topics(kafka.bootstrap, service.topic_names(), partitions=3)
     url = pg.create_database("registration")
     env = {
         "REGISTRATION_DATABASE_URL": url,

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from devstack.kafka import create_topics
-from registration.main import TOPICS
+from registration.main import service
 from tests.integration.services import SECRET, ServiceProcess
 
 
@@ -53,7 +53,7 @@ def open_stack(args: Any, stack: contextlib.ExitStack, tmp: Path) -> Stack:
         from devstack.tansu import TansuBroker
 
         bootstrap = stack.enter_context(TansuBroker() if embedded else KafkaBroker()).bootstrap
-    create_topics(bootstrap, TOPICS, partitions=3)
+    create_topics(bootstrap, service.topic_names(), partitions=3)
     new_database: Callable[[str], str] | None = None
     if embedded and not args.database_url:
         new_database = f"sqlite+aiosqlite:///{tmp}/{{}}.db".format  # one file per name

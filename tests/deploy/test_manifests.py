@@ -518,10 +518,10 @@ def test_restricted_topics_are_read_only_by_the_listed_principals(overlay: str) 
 def registration_kafka_usage() -> tuple[set[str], set[str], set[str]]:
     """(published topics, consumed topics, consumer group ids) of registration's code."""
     from common.inbox import DLQ_SUFFIX
-    from registration.main import build
+    from registration.main import service
     from registration.settings import RegistrationSettings
 
-    runtime, _ = build(RegistrationSettings(database_url="sqlite+aiosqlite://"))
+    runtime = service.build(RegistrationSettings(database_url="sqlite+aiosqlite://")).runtime
     published = {p.topic for p in runtime.broker.publishers}
     consumed = {t for s in runtime.broker.subscribers for t in s.topic_names}
     groups = {s.group_id for s in runtime.broker.subscribers}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devstack.kafka import create_topics
-from registration.main import TOPICS
+from registration.main import service
 from tests.integration.services import ServiceProcess, registration_env
 
 pytestmark = pytest.mark.integration
@@ -20,13 +20,13 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="session")
 def kafka(kafka_bootstrap: str) -> str:
-    create_topics(kafka_bootstrap, TOPICS, partitions=3)
+    create_topics(kafka_bootstrap, service.topic_names(), partitions=3)
     return kafka_bootstrap
 
 
 @pytest.fixture(scope="session")
 def tansu(embedded_bootstrap: str) -> str:
-    create_topics(embedded_bootstrap, TOPICS, partitions=3)
+    create_topics(embedded_bootstrap, service.topic_names(), partitions=3)
     return embedded_bootstrap
 
 

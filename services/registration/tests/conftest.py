@@ -1,7 +1,7 @@
 """Shared fixtures: the registration service in-process, on SQLite, with an in-memory broker.
 
-``registration`` builds the real app (``registration.main.create_app``) over a migrated
-SQLite file, patches its broker with FastStream's ``TestKafkaBroker``, runs the app's
+``registration`` builds the real app (``registration.main.service.create_app``) over a
+migrated SQLite file, patches its broker with FastStream's ``TestKafkaBroker``, runs the app's
 lifespan (so the outbox relay and the consumers run as in production) and drives the
 HTTP API through ``httpx.ASGITransport``. Test subscribers on ``registration.events`` and
 ``registration.events.dlq`` record every message the broker carries.
@@ -34,7 +34,7 @@ from faststream.kafka import KafkaMessage, TestKafkaBroker
 from common.clock import FakeClock
 from common.inbox import raw_body
 from common.migrations import upgrade
-from registration.main import MIGRATIONS, create_app
+from registration.main import service
 from registration.settings import RegistrationSettings
 
 
@@ -46,7 +46,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def migrate() -> None:  # Alembic's env calls asyncio.run: keep it off the test loop
         try:
-            upgrade(MIGRATIONS, f"sqlite+aiosqlite:///{path}")
+            upgrade(service.migrations, f"sqlite+aiosqlite:///{path}")
         except BaseException as exc:  # re-raised in the fixture's thread
             errors.append(exc)
 
@@ -90,7 +90,7 @@ async def registration(
             **registration_settings,
         }
     )
-    app = create_app(settings, clock=clock)
+    app = service.create_app(settings, clock=clock)
     runtime = app.state.runtime
     published: list[Record] = []
     dead_letters: list[Record] = []

@@ -101,7 +101,7 @@ def generate(service: str) -> dict[str, Document]:
     for context in sorted({model.name.split(".")[0] for model, _ in events}):
         of_context = [(m, s) for m, s in events if m.name.split(".")[0] == context]
         documents[f"schemas/{context}/{CATALOGUE_FILE}"] = catalogue(service, context, of_context)
-    documents[f"schemas/{service}/{ASYNCAPI_FILE}"] = main.asyncapi_document()
+    documents[f"schemas/{service}/{ASYNCAPI_FILE}"] = main.service.asyncapi()
     return documents
 
 

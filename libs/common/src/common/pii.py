@@ -53,6 +53,19 @@ class PiiCipher:
                 "personal data could not be decrypted with the configured key"
             ) from exc
 
+    def seal(self, payload: bytes) -> bytes:
+        """A restricted event's payload, encrypted for the outbox table (``Publisher``)."""
+        return self._fernet.encrypt(payload)
+
+    def unseal(self, token: bytes) -> bytes:
+        """The sealed payload in clear, for the outbox relay (``build_runtime(unseal=)``)."""
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ValueError(
+                "a sealed event could not be decrypted with the configured key"
+            ) from exc
+
     def keyed_hash(self, value: str) -> str:
         """A stable keyed hash (HMAC-SHA256, hex): finds a record without storing the value."""
         return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()

@@ -1,7 +1,7 @@
 """The one way a handler publishes: stage its events in the caller's transaction.
 
-A :class:`Publisher` is built once per service where it is wired (registration's
-``main.publisher``): its CloudEvents source, its clock, and the restricted topics whose
+A :class:`Publisher` is built once per service by the service kit (``common.service``):
+its CloudEvents source, its clock, and the restricted topics whose
 payloads are sealed (encrypted) in the outbox until the relay sends them. Handlers
 call ``await publisher.stage(session, events, trace)``; the events of one call go in with
 one multi-row INSERT, whatever their number, in order.

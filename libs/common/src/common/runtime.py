@@ -1,6 +1,6 @@
 """One service process: database, broker, outbox relay, timers, and their lifecycle.
 
-``Runtime`` is built from settings by a service's ``main.create_app``; tests build it
+``Runtime`` is built from settings by the service kit (``common.service``); tests build it
 with an in-memory broker (``TestKafkaBroker``) and SQLite, or with real Kafka and
 PostgreSQL, and the same wiring runs in both.
 """

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.workdays import WorkingCalendar, load_calendar
@@ -14,6 +17,23 @@ DEV_SECRET = "dev-only-secret-change-me-0123456789"
 
 KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"]
 KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
+_UTC_OFFSET = re.compile(r"^([+-])([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def parse_timezone(name: str) -> tzinfo:
+    """An IANA zone name (``Asia/Shanghai``) or a fixed offset (``+08:00``)."""
+    match = _UTC_OFFSET.match(name)
+    if match:
+        sign = -1 if match[1] == "-" else 1
+        return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])), name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r}: an IANA name (needs the system tz database "
+            "or the tzdata package) or a fixed offset such as +08:00"
+        ) from exc
 
 
 class ServiceSettings(BaseSettings):
@@ -37,6 +57,13 @@ class ServiceSettings(BaseSettings):
     # the system's trusted CAs.
     kafka_ssl_cafile: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_SECRET)
+    # Personal data at rest: the encryption key and the key of the lookup hashes
+    # (common.pii); restricted topics are sealed with the first in the outbox.
+    pii_key: SecretStr = SecretStr(DEV_SECRET)
+    pii_hash_key: SecretStr = SecretStr(DEV_SECRET)
+    # The office's local time: what "today" is, and where every local deadline falls
+    # (an IANA name, or a fixed offset such as +08:00).
+    office_timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     # The office's own calendar file (see common.workdays): holidays and make-up working
     # days added to, or corrected in, mainland China's; every deadline counts in it.
@@ -73,6 +100,15 @@ class ServiceSettings(BaseSettings):
     # acknowledged a batch but before the rows are marked sent.
     fault_relay_crash_after_publish: bool = False
 
+    @field_validator("office_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    def timezone(self) -> tzinfo:
+        return parse_timezone(self.office_timezone)
+
     @model_validator(mode="after")
     def _kafka_credentials_complete(self) -> ServiceSettings:
         if self.kafka_security_protocol.startswith("SASL_") and not (
@@ -97,6 +133,10 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_prod(self) -> ServiceSettings:
-        if self.environment == "prod" and self.jwt_secret.get_secret_value() == DEV_SECRET:
+        if self.environment != "prod":
+            return self
+        if self.jwt_secret.get_secret_value() == DEV_SECRET:
             raise ValueError("jwt_secret must be set outside dev")
+        if DEV_SECRET in (self.pii_key.get_secret_value(), self.pii_hash_key.get_secret_value()):
+            raise ValueError("pii_key and pii_hash_key must be set outside dev")
         return self

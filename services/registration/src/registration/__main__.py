@@ -1,5 +1,5 @@
 import sys
 
-from registration.main import cli
+from registration.main import service
 
-sys.exit(cli())
+sys.exit(service.cli())

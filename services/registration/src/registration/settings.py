@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import timedelta
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import DEV_SECRET, ServiceSettings
+from common.settings import ServiceSettings
 from registration.domain.agreements import AgreementPolicy
 from registration.domain.policy import DeclarationPolicy, EmployerReturnPolicy
 from registration.domain.reconciliation import LeadPolicy
-
-_UTC_OFFSET = re.compile(r"^([+-])([01][0-9]|2[0-3]):([0-5][0-9])$")
-
-
-def parse_timezone(name: str) -> tzinfo:
-    """An IANA zone name (``Asia/Shanghai``) or a fixed offset (``+08:00``)."""
-    match = _UTC_OFFSET.match(name)
-    if match:
-        sign = -1 if match[1] == "-" else 1
-        return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])), name)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {name!r}: an IANA name (needs the system tz database "
-            "or the tzdata package) or a fixed offset such as +08:00"
-        ) from exc
 
 
 class RegistrationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRATION_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./registration.db"
-    pii_key: SecretStr = SecretStr(DEV_SECRET)
-    pii_hash_key: SecretStr = SecretStr(DEV_SECRET)
 
     # Policy (set by decree; see DeclarationPolicy).
     declaration_deadline_working_days: int = Field(default=3, ge=0, le=60)
@@ -47,12 +26,8 @@ class RegistrationSettings(ServiceSettings):
     )
 
     # Employers' monthly returns (每月統計、逐月上報): the return of month M is due at 00:00
-    # (local time) on day EMPLOYER_RETURN_DUE_DAY of month M+1.
+    # (the office's time) on day EMPLOYER_RETURN_DUE_DAY of month M+1.
     employer_return_due_day: int = Field(default=5, ge=1, le=28)
-    office_timezone: str = "Asia/Shanghai"
-    """The office's local time: what "today" is for a move-in or move-out (IANA name or
-    ``UTC+08:00``)."""
-    employer_return_timezone: str = "Asia/Shanghai"
     employer_return_policy_version: str = "default-2026"
     employer_return_policy_source: str = (
         "Monthly employment return (headcount, hires, leavers) due on the 5th of the "
@@ -65,41 +40,25 @@ class RegistrationSettings(ServiceSettings):
 
     # Responsibility agreements (責任書): how long one may run; its days end at 00:00 local.
     agreement_max_validity_years: int = Field(default=3, ge=1, le=30)
-    agreement_timezone: str = "Asia/Shanghai"
     agreement_policy_version: str = "default-2026"
     agreement_policy_source: str = (
         "Responsibility agreements run at most 3 years and lapse at the end of their last "
         "day, China time (default; set per city)"
     )
 
-    @field_validator("office_timezone", "employer_return_timezone", "agreement_timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        parse_timezone(value)
-        return value
-
-    @model_validator(mode="after")
-    def _pii_keys_set_in_prod(self) -> RegistrationSettings:
-        if self.environment == "prod" and DEV_SECRET in (
-            self.pii_key.get_secret_value(),
-            self.pii_hash_key.get_secret_value(),
-        ):
-            raise ValueError("pii_key and pii_hash_key must be set outside dev")
-        return self
-
     def declaration_policy(self) -> DeclarationPolicy:
         return DeclarationPolicy(
             deadline_working_days=self.declaration_deadline_working_days,
             version=self.declaration_policy_version,
             source=self.declaration_policy_source,
-            timezone=parse_timezone(self.office_timezone),
+            timezone=self.timezone(),
             calendar=self.working_calendar(),
         )
 
     def employer_return_policy(self) -> EmployerReturnPolicy:
         return EmployerReturnPolicy(
             due_day=self.employer_return_due_day,
-            timezone=parse_timezone(self.employer_return_timezone),
+            timezone=self.timezone(),
             version=self.employer_return_policy_version,
             source=self.employer_return_policy_source,
         )
@@ -107,7 +66,7 @@ class RegistrationSettings(ServiceSettings):
     def agreement_policy(self) -> AgreementPolicy:
         return AgreementPolicy(
             max_validity_years=self.agreement_max_validity_years,
-            timezone=parse_timezone(self.agreement_timezone),
+            timezone=self.timezone(),
             version=self.agreement_policy_version,
             source=self.agreement_policy_source,
         )
@@ -119,7 +78,6 @@ class RegistrationSettings(ServiceSettings):
     lead_min_sightings: int = Field(default=3, ge=1, le=1000)
     lead_window_days: int = Field(default=7, ge=1, le=60)
     lead_min_distinct_days: int = Field(default=2, ge=1, le=60)
-    lead_timezone: str = "Asia/Shanghai"
     lead_policy_version: str = "default-2026"
     lead_policy_source: str = (
         "Office practice: seen 3 times on 2 different days within 7 days at a rental "
@@ -134,18 +92,12 @@ class RegistrationSettings(ServiceSettings):
     five_elements_max_rows: int = Field(default=50_000, ge=1, le=500_000)
     five_elements_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
-    @field_validator("lead_timezone")
-    @classmethod
-    def _known_lead_timezone(cls, value: str) -> str:
-        parse_timezone(value)
-        return value
-
     def lead_policy(self) -> LeadPolicy:
         return LeadPolicy(
             min_sightings=self.lead_min_sightings,
             window_days=self.lead_window_days,
             min_distinct_days=self.lead_min_distinct_days,
-            timezone=parse_timezone(self.lead_timezone),
+            timezone=self.timezone(),
             version=self.lead_policy_version,
             source=self.lead_policy_source,
             future_tolerance=timedelta(seconds=self.access_future_tolerance_s),

@@ -19,27 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Principal
 from common.db import ConcurrentWrite
 from common.errors import DomainError, Forbidden, NotFound
-from common.outbox import Seal
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import person_repository as repo
 from registration.domain.identity import ResidentId
 from registration.domain.person import Identity, Person, checked_name, checked_phone
 from registration.domain.policy import CHINA_TIME
-from registration.events import PERSONS_TOPIC, IdentityRecordChange
-
-RESTRICTED_TOPICS = frozenset({PERSONS_TOPIC})
-"""Topics whose events carry personal data: sealed (encrypted) in the outbox table."""
+from registration.events import IdentityRecordChange
 
 MAX_REF_ATTEMPTS = 10
-
-
-def sealer(cipher: PiiCipher) -> Seal:
-    return lambda payload: cipher.encrypt(payload.decode())
-
-
-def unsealer(cipher: PiiCipher) -> Seal:
-    """For the outbox relay (``build_runtime(unseal=...)``): the sealed payload in clear."""
-    return lambda token: cipher.decrypt(token).encode()
 
 
 @dataclass(frozen=True)

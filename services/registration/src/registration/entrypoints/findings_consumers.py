@@ -7,15 +7,13 @@ dead letters (``.dlq``) hold the same personal data and are restricted alike.
 
 from __future__ import annotations
 
-from common.inbox import DLQ_SUFFIX, Inbox
+from common.inbox import Inbox
 from common.runtime import Runtime
 from registration.app.handlers import RegistrationService
-from registration.events import PERSONS_TOPIC
 from registration.upstream import FINDINGS_TOPIC, OccupantFound
 
 FINDINGS_GROUP = "registration.findings"
 
-TOPICS = (PERSONS_TOPIC, FINDINGS_TOPIC, FINDINGS_TOPIC + DLQ_SUFFIX)
 """The topics of persons and findings: published to, consumed, and dead letters."""
 
 

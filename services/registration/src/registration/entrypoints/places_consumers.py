@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from common.inbox import DLQ_SUFFIX, Inbox
+from common.inbox import Inbox
 from common.runtime import Runtime
 from registration.app.places import PlacesService
 from registration.upstream_places import INSPECTION_TOPIC, PropertyDiscovered
 
 DISCOVERIES_GROUP = "registration.discoveries"
-TOPICS = (INSPECTION_TOPIC, INSPECTION_TOPIC + DLQ_SUFFIX)
 """The topics this subscriber needs (its dead letters go to ``inspection.events.dlq``)."""
 
 

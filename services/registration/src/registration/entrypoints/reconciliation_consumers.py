@@ -41,7 +41,6 @@ FEED_TOPIC = "feeds.access-control"
 FEED_GROUP = "registration.access-control"
 VERIFICATIONS_GROUP = "registration.verifications"
 RECONCILIATION_GROUP = "registration.reconciliation"
-TOPICS = (FEED_TOPIC, FEED_TOPIC + ".dlq", INSPECTION_TOPIC, INSPECTION_TOPIC + ".dlq")
 """The topics reconciliation needs besides registration.events (for ``topics``)."""
 
 
