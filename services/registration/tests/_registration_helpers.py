@@ -19,6 +19,7 @@ from sqlalchemy import Table, func, select
 from common.auth import mint_token
 from common.db import idempotency_keys, outbox
 from common.pii import PiiCipher
+from common.testing import Record
 from registration.adapters.tables import persons, properties, residences
 from registration.domain.identity import check_character
 
@@ -36,16 +37,6 @@ FINDINGS_DLQ = "inspection.findings.restricted.dlq"
 def id_number(first17: str = "44030619900101123") -> str:
     """A valid resident identity number with the given first 17 digits."""
     return first17 + check_character(first17)
-
-
-@dataclass(frozen=True)
-class Record:
-    """One message as a consumer of the topic sees it."""
-
-    topic: str
-    key: bytes
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass
