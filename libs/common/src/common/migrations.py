@@ -1,12 +1,16 @@
 """Alembic wiring shared by the services' ``migrations/env.py``.
 
-Each service keeps its own migration history; its target metadata is its own tables
-plus :data:`common.db.runtime_metadata` (outbox, inbox, timers, idempotency keys).
+Each service keeps its own migration history in ``migrations/versions``; the runtime
+tables (:data:`common.db.runtime_metadata`: outbox, inbox, timers, idempotency keys)
+have theirs in :data:`RUNTIME_VERSIONS`, a branch labelled ``runtime`` that every
+service's Alembic sees as a second version location. ``upgrade`` to ``heads`` brings
+both up, so a change to a runtime table is one revision here, not one per service.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command, context
@@ -16,11 +20,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 MIGRATION_LOCK_ID = 0x0B0C_A1E3  # pg advisory lock key held while a service migrates
+RUNTIME_VERSIONS = Path(__file__).parent / "runtime_migrations"
+RUNTIME_BRANCH = "runtime"
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
+    """The Alembic config of a service: its own versions and the runtime branch."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("path_separator", "os")
+    locations = [migrations_dir / "versions", RUNTIME_VERSIONS]
+    config.set_main_option("version_locations", os.pathsep.join(map(str, locations)))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
