@@ -15,16 +15,17 @@ from typing import Any
 import pytest
 
 import registration.events
-import registration.main  # the wiring imports the consumed (upstream) event modules
-from common.events import Event, registered_events
+import registration.main  # the wiring imports the readers of consumed events
+from common.events import Event, foreign_events, registered_events
 from registration.domain.identity import ResidentId
 
+# Registration's own events and its readers of other contexts' (their examples are the
+# records its tests feed the consumers).
 EVENTS = sorted(
-    (
-        model
-        for model in registered_events().values()
-        if model.__module__.startswith("registration.")
-    ),
+    [
+        *(m for m in registered_events().values() if m.__module__.startswith("registration.")),
+        *foreign_events("registration"),
+    ],
     key=lambda model: model.ce_type(),
 )
 IDENTITY_NUMBER = re.compile(r"\d{17}[\dX]")

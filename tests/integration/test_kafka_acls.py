@@ -34,7 +34,7 @@ from aiokafka.errors import (
 from common.envelope import Envelope
 from devstack.kafka import Acl, KafkaBroker, create_acls, create_topics
 from registration.events import PERSONS_TOPIC, TOPIC
-from registration.upstream import FINDINGS_TOPIC, OccupantFound
+from registration.upstream.inspection import FINDINGS_TOPIC, OccupantFound
 from tests.integration.services import (
     REPO,
     ServiceProcess,

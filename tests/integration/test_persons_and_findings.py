@@ -14,7 +14,7 @@ import pytest
 
 from common.envelope import Envelope
 from registration.events import PERSONS_TOPIC, TOPIC
-from registration.upstream import FINDINGS_TOPIC, OccupantFound
+from registration.upstream.inspection import FINDINGS_TOPIC, OccupantFound
 from tests.integration.services import (
     ServiceProcess,
     identity_number,

@@ -13,7 +13,7 @@ import pytest
 
 from common.envelope import Envelope
 from registration.events import TOPIC
-from registration.upstream_places import DiscoveredRoom, PropertyDiscovered
+from registration.upstream.inspection import DiscoveredRoom, PropertyDiscovered
 from tests.integration.services import ServiceProcess, produce, read_topic, running, token
 
 pytestmark = pytest.mark.integration

@@ -359,14 +359,14 @@ def test_a_published_schema_cannot_be_removed(service: Layout) -> None:
     assert check(root, base="no-such-rev", note=lambda _: None) == []
 
 
-UPSTREAM = '''
+READER = '''
 from pydantic import ConfigDict
 
-from common.events import Event
+from common.events import ForeignEvent
 
 
-class Pickup(Event):
-    """A courier picked a parcel up: the courier context publishes it, we consume it."""
+class Pickup(ForeignEvent):
+    """What ctconsumer reads of the courier context's Pickup."""
 
     name = "ctcourier.Pickup"
     topic = "ctcourier.events"
@@ -374,40 +374,68 @@ class Pickup(Event):
     model_config = ConfigDict(json_schema_extra={"examples": [{"parcel_id": "p-1"}]})
 
     parcel_id: str
+    note: str | None = None
 
     def subject(self) -> str:
         return self.parcel_id
 '''
 
 
-def test_a_consumed_event_of_another_context_is_written_under_that_context(
+def producer_schema(properties: dict[str, Any], required: list[str]) -> str:
+    return json.dumps({
+        "type": "object",
+        "title": "ctcourier.Pickup.v1",
+        "x-ce-type": "ctcourier.Pickup.v1",
+        "properties": properties,
+        "required": required,
+    })  # fmt: skip
+
+
+def test_a_consumed_event_is_a_reader_checked_against_the_producers_committed_schema(
     service: Layout,
 ) -> None:
     root = service("ctconsumer")
     package = root / "services/ctconsumer/src/ctconsumer"
-    (package / "upstream.py").write_text(UPSTREAM)
+    (package / "upstream").mkdir()
+    (package / "upstream" / "__init__.py").write_text("")
+    (package / "upstream" / "ctcourier.py").write_text(READER)
     main_py = package / "main.py"  # the wiring imports what the service consumes
-    main_py.write_text("from ctconsumer import upstream  # noqa\n" + main_py.read_text())
+    main_py.write_text("from ctconsumer.upstream import ctcourier  # noqa\n" + main_py.read_text())
+    committed = root / "schemas/ctcourier/Pickup.v1.json"
     try:
+        # Never written into the producer's folder, nor into the consumer's.
         assert write(root) == [
             "schemas/ctconsumer/Parcel.v1.json",
-            "schemas/ctcourier/Pickup.v1.json",
             "schemas/ctconsumer/EVENTS.md",
-            "schemas/ctcourier/EVENTS.md",
             "schemas/ctconsumer/asyncapi.json",
         ]
-        proposal = (root / "schemas/ctcourier/EVENTS.md").read_text()
-        assert "**Proposed contract.** `ctconsumer` consumes these events" in proposal
-        assert "ce_source: /services/ctcourier" in proposal
-        assert check(root, note=lambda _: None) == []
-        proposed = json.loads((root / "schemas/ctcourier/Pickup.v1.json").read_text())
-        assert (proposed["x-ce-type"], proposed["x-topic"]) == (
-            "ctcourier.Pickup.v1",
-            "ctcourier.events",
-        )
-        (root / "schemas/ctcourier/Pickup.v1.json").write_text("{}\n")
+        assert not (root / "schemas/ctcourier").exists()
+        assert events.event_class("ctcourier.Pickup.v1") is None  # off the registry
         (problem,) = check(root, note=lambda _: None)
-        assert problem.startswith("drift: schemas/ctcourier/Pickup.v1.json differs")
+        assert problem.startswith("reader: ctconsumer.upstream.ctcourier.Pickup reads")
+        assert "schemas/ctcourier/Pickup.v1.json is not committed" in problem
+
+        committed.parent.mkdir(parents=True)
+        # The producer sends more than the reader reads, and a field it may leave out
+        # that the reader defaults: readable.
+        committed.write_text(
+            producer_schema(
+                {"parcel_id": {"type": "string"}, "note": {"type": "string"},
+                 "weight_g": {"type": "integer"}},
+                ["parcel_id", "weight_g"],
+            )
+        )  # fmt: skip
+        assert check(root, note=lambda _: None) == []
+
+        committed.write_text(producer_schema({"parcel_id": {"type": "string"}}, []))
+        (problem,) = check(root, note=lambda _: None)
+        assert problem.endswith(
+            "properties.parcel_id: required by the reader, but the writer may leave it out"
+        )
+
+        committed.write_text(producer_schema({"parcel_id": {"type": "integer"}}, ["parcel_id"]))
+        (problem,) = check(root, note=lambda _: None)
+        assert "properties.parcel_id: type changed integer -> string" in problem
     finally:
         forget("ctcourier")
 
@@ -500,7 +528,7 @@ def test_the_catalogue_is_generated_and_drift_checked(service: Layout) -> None:
 
 
 def test_the_catalogue_describes_nested_models_enums_and_the_wire_order() -> None:
-    text = catalogue("contracttest", "contracttest", [(Thing, schema_for(Thing))])
+    text = catalogue("contracttest", [(Thing, schema_for(Thing))])
     for expected in (
         "| `thing_id` | string | yes |  |",
         "| `room` | `Room` (below) | yes |  |",

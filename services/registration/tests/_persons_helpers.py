@@ -11,7 +11,7 @@ import httpx
 from _registration_helpers import NOW, Record, Registration, id_number
 
 from common.envelope import Envelope
-from registration.upstream import FINDINGS_TOPIC, OccupantFound
+from registration.upstream.inspection import FINDINGS_TOPIC, OccupantFound
 
 OTHER_ID = id_number("51010719850615002")  # female, born 1985-06-15, Chengdu
 THIRD_ID = id_number("11010519770312001")  # male, born 1977-03-12, Beijing

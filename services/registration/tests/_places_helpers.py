@@ -13,7 +13,7 @@ from _registration_helpers import NOW, Registration
 from common.envelope import Envelope
 from common.timers import TimerWorker
 from registration.domain.credit_code import with_check_character
-from registration.upstream_places import DiscoveredRoom, PropertyDiscovered
+from registration.upstream.inspection import DiscoveredRoom, PropertyDiscovered
 
 MANAGER_CODE = with_check_character("91441900MA4X00001")  # a property company (物業)
 OFFICE = "Wentang community police office"

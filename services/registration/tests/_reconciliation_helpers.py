@@ -16,7 +16,7 @@ from faststream.kafka import KafkaMessage
 
 from common.envelope import Envelope
 from common.inbox import raw_body
-from registration.upstream_inspection import VerificationCompleted, VerificationOutcome
+from registration.upstream.inspection import VerificationCompleted, VerificationOutcome
 
 FEED = "feeds.access-control"
 FEED_DLQ = "feeds.access-control.dlq"

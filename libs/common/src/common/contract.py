@@ -28,7 +28,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from common.events import Event, registered_events
+from common.events import Event, foreign_events, registered_events
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_FILE = "asyncapi.json"
@@ -82,27 +82,46 @@ def render(document: Document) -> str:
 
 
 def generate(service: str) -> dict[str, Document]:
-    """Every contract document of a service, by path relative to the repository root.
+    """Every contract document of a service, by path relative to the repository root:
+    ``schemas/<service>/``, its own events only.
 
-    An event is written under its own context: ``schemas/<context>/``. A service's
-    modules may define events of another context that it consumes before that context's
-    service exists; they are written under ``schemas/<that context>/``, the proposed
-    contract for that service to publish.
+    The events it consumes from other contexts are its readers (:class:`ForeignEvent`),
+    never written here: ``schemas/<context>/`` is that context's. They are checked
+    against it instead (:func:`reader_problems`).
     """
     importlib.import_module(f"{service}.events")
-    # The wiring imports the modules that define consumed (upstream) events.
-    main = importlib.import_module(f"{service}.main")
+    main = importlib.import_module(f"{service}.main")  # imports the readers too
     events = [
         (model, schema_for(model))
         for _ce_type, model in sorted(registered_events().items())
-        if model.__module__.startswith(f"{service}.")
+        if model.name.split(".")[0] == service
     ]
     documents: dict[str, Document] = {schema_path(model): schema for model, schema in events}
-    for context in sorted({model.name.split(".")[0] for model, _ in events}):
-        of_context = [(m, s) for m, s in events if m.name.split(".")[0] == context]
-        documents[f"schemas/{context}/{CATALOGUE_FILE}"] = catalogue(service, context, of_context)
+    if events:
+        documents[f"schemas/{service}/{CATALOGUE_FILE}"] = catalogue(service, events)
     documents[f"schemas/{service}/{ASYNCAPI_FILE}"] = main.service.asyncapi()
     return documents
+
+
+def reader_problems(root: Path, service: str) -> list[str]:
+    """Why a reader (foreign event) of ``service`` could not read what its producer
+    committed in ``schemas/<context>/`` (empty: every reader can)."""
+    problems = []
+    for reader in foreign_events(service):
+        rel = schema_path(reader)
+        path = root / rel
+        if not path.is_file():
+            problems.append(
+                f"reader: {reader.__module__}.{reader.__qualname__} reads {reader.ce_type()}, "
+                f"but {rel} is not committed (the producer's schema, or a proposal for it)"
+            )
+            continue
+        written = json.loads(path.read_text(encoding="utf-8"))
+        problems += [
+            f"reader: {reader.__module__}.{reader.__qualname__} vs {rel}: {change}"
+            for change in _Diff(written, schema_for(reader), reader=True).run()
+        ]
+    return problems
 
 
 # -- examples --------------------------------------------------------------------------------
@@ -145,9 +164,10 @@ _HEADERS = (
 )
 
 
-def catalogue(service: str, context: str, events: Sequence[tuple[type[Event], Json]]) -> str:
-    """``schemas/<context>/EVENTS.md``: every event of ``context`` that ``service`` generates,
-    by topic, from the schemas already built (meaning, key, fields, example records)."""
+def catalogue(service: str, events: Sequence[tuple[type[Event], Json]]) -> str:
+    """``schemas/<service>/EVENTS.md``: every event ``service`` publishes, by topic, from
+    the schemas already built (meaning, key, fields, example records)."""
+    context = service
     lines = [
         f"# `{context}` events",
         "",
@@ -155,12 +175,6 @@ def catalogue(service: str, context: str, events: Sequence[tuple[type[Event], Js
         "do not edit. Each event's JSON Schema (2020-12) is `<Name>.v<N>.json` in this folder.",
         "",
     ]
-    if context != service:
-        lines += [
-            f"**Proposed contract.** `{service}` consumes these events and defines them as the",
-            f"contract for `{context}` to publish.",
-            "",
-        ]
     lines += [
         "Every record is a CloudEvents 1.0 event in Kafka binary mode: the key is the",
         "aggregate id, the body is the event's JSON, the attributes are headers:",
@@ -399,8 +413,16 @@ def _describe(node: Any) -> str:
 
 
 class _Diff:
-    def __init__(self, old_root: Json, new_root: Json) -> None:
+    """``old`` is what is written; ``new`` replaces it, or (``reader=True``) reads it.
+
+    A reader may leave out properties (unknown fields are ignored on read), leave out
+    constraints, and accept more enum values; it must not require what the writer may
+    leave out, nor constrain differently what it reads.
+    """
+
+    def __init__(self, old_root: Json, new_root: Json, *, reader: bool = False) -> None:
         self.roots = (old_root, new_root)
+        self.reader = reader
         self.problems: list[str] = []
 
     def run(self) -> list[str]:
@@ -435,6 +457,8 @@ class _Diff:
         if not self.same_shape(old, new, path, active):
             return
         for key in _VALUE_KEYWORDS:
+            if self.reader and key not in new:
+                continue  # the reader does not check it
             if old.get(key) != new.get(key):
                 self.report(path, f"{key} changed {_json(old.get(key))} -> {_json(new.get(key))}")
         self.enums(old, new, path)
@@ -444,13 +468,25 @@ class _Diff:
 
     def same_shape(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> bool:
         """Compare combinators and types; False when they differ (nothing below matters)."""
+        if self.reader and "anyOf" in new and "anyOf" not in old:
+            # The reader accepts one of several shapes (``X | None``): one must read it.
+            for branch in new["anyOf"]:
+                trial = _Diff(*self.roots, reader=True)
+                trial.walk(old, branch, path, active)
+                if not trial.problems:
+                    return False
+            self.report(path, f"type changed {_describe(old)} -> {_describe(new)}")
+            return False
+        old_types, new_types = _types(old), _types(new)
+        if self.reader and old_types and new_types and old_types <= new_types:
+            return True  # the reader accepts every type written (and maybe null)
         for key in _COMBINATORS:
             if (key in old) != (key in new) or len(old.get(key, ())) != len(new.get(key, ())):
                 self.report(path, f"type changed {_describe(old)} -> {_describe(new)}")
                 return False
             for i, (o, n) in enumerate(zip(old.get(key, ()), new.get(key, ()), strict=True)):
                 self.walk(o, n, _at(path, f"{key}[{i}]"), active)
-        if _types(old) != _types(new):
+        if old_types != new_types:
             self.report(path, f"type changed {_describe(old)} -> {_describe(new)}")
             return False
         return True
@@ -463,12 +499,52 @@ class _Diff:
             return
         for value in (v for v in old_values if v not in new_values):
             self.report(path, f"enum value {_json(value)} removed")
+        if self.reader:
+            return  # a reader may know more values than are written
         for value in (v for v in new_values if v not in old_values):
             self.report(path, f"enum value {_json(value)} added (consumers would reject it)")
 
     def objects(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> None:
         old_props, new_props = old.get("properties", {}), new.get("properties", {})
         old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
+        if self.reader:
+            self.read_properties(old_props, old_req, new_props, new_req, path, active)
+        else:
+            self.replace_properties(old_props, old_req, new_props, new_req, path, active)
+        old_extra = old.get("additionalProperties", True)
+        new_extra = new.get("additionalProperties", True)
+        sub = _at(path, "additionalProperties")
+        tightened = new_extra is False or (old_extra is True and new_extra is not True)
+        if isinstance(old_extra, dict) and isinstance(new_extra, dict):
+            self.walk(old_extra, new_extra, sub, active)
+        elif tightened and old_extra is not False:
+            self.report(sub, f"tightened {_json(old_extra)} -> {_json(new_extra)}")
+
+    def read_properties(
+        self,
+        old_props: Json,
+        old_req: set[str],
+        new_props: Json,
+        new_req: set[str],
+        path: str,
+        active: frozenset[Any],
+    ) -> None:
+        for name, schema in new_props.items():
+            sub = _at(path, f"properties.{name}")
+            if name in new_req and name not in old_req:
+                self.report(sub, "required by the reader, but the writer may leave it out")
+            if name in old_props:
+                self.walk(old_props[name], schema, sub, active)
+
+    def replace_properties(
+        self,
+        old_props: Json,
+        old_req: set[str],
+        new_props: Json,
+        new_req: set[str],
+        path: str,
+        active: frozenset[Any],
+    ) -> None:
         for name, schema in old_props.items():
             sub = _at(path, f"properties.{name}")
             if name not in new_props:
@@ -482,14 +558,6 @@ class _Diff:
         for name in sorted(new_props.keys() - old_props.keys()):
             if name in new_req:
                 self.report(_at(path, f"properties.{name}"), "added as required")
-        old_extra = old.get("additionalProperties", True)
-        new_extra = new.get("additionalProperties", True)
-        sub = _at(path, "additionalProperties")
-        tightened = new_extra is False or (old_extra is True and new_extra is not True)
-        if isinstance(old_extra, dict) and isinstance(new_extra, dict):
-            self.walk(old_extra, new_extra, sub, active)
-        elif tightened and old_extra is not False:
-            self.report(sub, f"tightened {_json(old_extra)} -> {_json(new_extra)}")
 
 
 def _at(path: str, key: str) -> str:
@@ -578,6 +646,7 @@ def check(
                 problems.append(f"drift: {rel} differs from the event models; {WRITE_HINT}")
             if isinstance(document, dict) and "x-ce-type" in document:
                 problems += example_problems(rel, document)
+        problems += reader_problems(root, service)
         published: list[str] = []
         if base is not None:
             listing = _git(root, "ls-tree", "-r", "--name-only", base, "--", f"schemas/{service}/")

@@ -39,10 +39,12 @@ class Event(BaseModel):
     name: ClassVar[str]
     version: ClassVar[int] = 1
     topic: ClassVar[str]
+    registered: ClassVar[bool] = True
+    """False for a :class:`ForeignEvent`: the registry holds the producers' own events."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
+        if "name" in cls.__dict__ and cls.registered:
             ce_type = cls.ce_type()
             if not CE_TYPE.match(ce_type):
                 raise ValueError(f"event type {ce_type!r} is not <context>.<Name>.v<N>")
@@ -60,6 +62,33 @@ class Event(BaseModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
+
+
+class ForeignEvent(Event):
+    """A consumer's model of another context's event: a compatible reader of it.
+
+    It names the producer's type (``name``, ``version``, ``topic``) and declares only the
+    fields the consumer reads. It is not registered: the registry, the contract files and
+    the AsyncAPI of a service hold its own events only, and an inbox decodes a foreign
+    event with the class in its own handler map. The contract check reads the producer's
+    committed schema (``schemas/<context>/<Name>.v<N>.json``) and fails if this reader
+    could not read what it describes. A service keeps its readers of a context in one
+    module, ``<service>/upstream/<context>.py``.
+    """
+
+    registered: ClassVar[bool] = False
+
+
+def foreign_events(package: str) -> list[type[ForeignEvent]]:
+    """The foreign events (readers) defined in the modules of ``package``, by type."""
+    found: list[type[ForeignEvent]] = []
+    pending: list[type[ForeignEvent]] = [ForeignEvent]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "name" in cls.__dict__ and cls.__module__.split(".")[0] == package:
+            found.append(cls)
+    return sorted(found, key=lambda c: c.ce_type())
 
 
 def event_class(ce_type: str) -> type[Event] | None:

@@ -135,14 +135,20 @@ class PoisonMessage(Exception):
 
 
 def decode_event(
-    headers: Headers, body: bytes, interesting: set[str], *, foreign_topic: bool = False
+    headers: Headers,
+    body: bytes,
+    models: Mapping[str, type[Event]],
+    *,
+    foreign_topic: bool = False,
 ) -> tuple[Envelope, Event | None]:
     """Envelope and model of a message; the model is None for an uninteresting type.
 
-    Raises :class:`PoisonMessage` for missing/invalid CloudEvents headers, a type that
-    is not ``<context>.<Name>.v<N>``, an interesting event name with a version this code
-    does not know, an unknown type (except on a ``foreign_topic``: another context's
-    topic carries types this service has no model for), or a body that does not validate.
+    ``models`` are the consumer's own classes by CloudEvents type (its handler map's:
+    foreign events are decoded with the consumer's reader, not a global one). Raises
+    :class:`PoisonMessage` for missing/invalid CloudEvents headers, a type that is not
+    ``<context>.<Name>.v<N>``, an interesting event name with a version this code does
+    not know, an unknown type (except on a ``foreign_topic``: another context's topic
+    carries types this service has no model for), or a body that does not validate.
     """
     try:
         envelope = Envelope.from_headers(headers)
@@ -151,8 +157,9 @@ def decode_event(
     parsed = split_ce_type(envelope.type)
     if parsed is None:
         raise PoisonMessage(f"malformed ce_type {envelope.type!r}")
-    model = event_class(envelope.type)
-    if parsed[0] not in interesting and (model is not None or foreign_topic):
+    model = models.get(envelope.type) or event_class(envelope.type)
+    interesting = any(m.name == parsed[0] for m in models.values())
+    if not interesting and (model is not None or foreign_topic):
         return envelope, None
     if model is None:
         raise PoisonMessage(f"unknown event type or version {envelope.type!r}")
@@ -184,7 +191,7 @@ class Inbox:
         self._foreign_topic = foreign_topic
         self._sessionmaker = sessionmaker
         self._handlers = {cls.ce_type(): h for cls, h in handlers.items()}
-        self._interesting = {cls.name for cls in handlers}
+        self._models = {cls.ce_type(): cls for cls in handlers}
         self._clock = clock or SystemClock()
         self._dead_letter = dead_letter
         self._max_attempts = max_attempts
@@ -193,7 +200,7 @@ class Inbox:
     async def handle(self, headers: Headers, body: bytes) -> str:
         """Apply one message; returns the outcome (applied, duplicate, ignored)."""
         envelope, event = decode_event(
-            headers, body, self._interesting, foreign_topic=self._foreign_topic
+            headers, body, self._models, foreign_topic=self._foreign_topic
         )
         handler = self._handlers.get(envelope.type)
         if event is None or handler is None:
@@ -251,7 +258,7 @@ class Inbox:
                 envelope, event = decode_event(
                     record.headers or (),
                     record.value or b"",
-                    self._interesting,
+                    self._models,
                     foreign_topic=self._foreign_topic,
                 )
                 handler = self._handlers.get(envelope.type)

@@ -21,7 +21,7 @@ from common.inbox import raw_body
 from registration.adapters.places_tables import property_discoveries
 from registration.adapters.tables import properties, rooms
 from registration.events import PropertyRegistered
-from registration.upstream_places import DiscoveredRoom
+from registration.upstream.inspection import DiscoveredRoom
 
 
 async def discoveries(svc: Registration, status: str | None = None) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from registration.domain.model import Property, Room
 from registration.domain.person import checked_name, checked_phone
 from registration.domain.policy import DeclarationPolicy
 from registration.events import Channel, ResidenceDeclared, ResidenceEnded, ResidenceEndReason
-from registration.upstream import OccupantFound
+from registration.upstream.inspection import OccupantFound
 
 log = structlog.get_logger(__name__)
 

@@ -34,7 +34,7 @@ from registration.events import (
     ResidenceDeclared,
     UnregisteredOccupantSuspected,
 )
-from registration.upstream_inspection import VerificationCompleted, VerificationOutcome
+from registration.upstream.inspection import VerificationCompleted, VerificationOutcome
 
 log = structlog.get_logger(__name__)
 

@@ -38,7 +38,7 @@ from registration.domain.places import (
 )
 from registration.domain.policy import CHINA_TIME
 from registration.events import Channel, PropertyRegistered
-from registration.upstream_places import PropertyDiscovered
+from registration.upstream.inspection import PropertyDiscovered
 
 log = structlog.get_logger(__name__)
 

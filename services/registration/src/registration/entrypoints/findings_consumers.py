@@ -1,7 +1,7 @@
 """Inspection findings -> declarations: the occupants officers find on their visits.
 
 ``inspection.OccupantFound`` carries the occupant's identity, so it comes on the
-restricted ``inspection.findings.restricted`` (see :mod:`registration.upstream`); its
+restricted ``inspection.findings.restricted`` (see :mod:`registration.upstream.inspection`); its
 dead letters (``.dlq``) hold the same personal data and are restricted alike.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from common.inbox import Inbox
 from common.runtime import Runtime
 from registration.app.handlers import RegistrationService
-from registration.upstream import FINDINGS_TOPIC, OccupantFound
+from registration.upstream.inspection import FINDINGS_TOPIC, OccupantFound
 
 FINDINGS_GROUP = "registration.findings"
 

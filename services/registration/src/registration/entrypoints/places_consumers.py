@@ -5,7 +5,7 @@ from __future__ import annotations
 from common.inbox import Inbox
 from common.runtime import Runtime
 from registration.app.places import PlacesService
-from registration.upstream_places import INSPECTION_TOPIC, PropertyDiscovered
+from registration.upstream.inspection import INSPECTION_TOPIC, PropertyDiscovered
 
 DISCOVERIES_GROUP = "registration.discoveries"
 """The topics this subscriber needs (its dead letters go to ``inspection.events.dlq``)."""

@@ -33,7 +33,7 @@ from registration.app.reconciliation import (
 )
 from registration.domain.reconciliation import AccessEntry
 from registration.events import TOPIC, PropertyRegistered, ResidenceDeclared
-from registration.upstream_inspection import INSPECTION_TOPIC, VerificationCompleted
+from registration.upstream.inspection import INSPECTION_TOPIC, VerificationCompleted
 
 log = structlog.get_logger(__name__)
 

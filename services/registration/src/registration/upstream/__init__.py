@@ -1,0 +1,1 @@
+"""Registration's readers of other contexts' events: one module per producing context."""
