@@ -24,6 +24,7 @@ Nothing here is imported by a service at run time.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -33,8 +34,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from faststream.kafka import KafkaMessage, TestKafkaBroker
+from sqlalchemy import func, select
 
 from common.clock import Clock
+from common.db import outbox
+from common.envelope import Envelope
+from common.events import Event
 from common.inbox import raw_body
 from common.migrations import upgrade
 from common.runtime import Runtime
@@ -120,6 +125,37 @@ class Running:
     def runtime(self) -> Runtime:
         runtime: Runtime = self.app.state.runtime
         return runtime
+
+    async def deliver(self, event: Event, *, ce_id: str | None = None) -> Envelope:
+        """Publish ``event`` as its producer would (CloudEvents headers, keyed by its
+        subject); the in-memory broker runs the subscribers before this returns."""
+        context = event.name.split(".")[0]
+        envelope = Envelope(
+            type=event.ce_type(),
+            source=f"/services/{context}",
+            subject=event.subject(),
+            time=self.runtime.clock.now(),
+            **({"id": ce_id} if ce_id is not None else {}),
+        )
+        await self.runtime.broker.publish(
+            event.to_json(),
+            event.topic,
+            key=event.subject().encode(),
+            headers={k: v.decode() for k, v in envelope.headers()},
+        )
+        return envelope
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        """Wait until the relay has published every outbox row (a bound, not a budget)."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                async with self.runtime.sessionmaker() as session:
+                    pending = await session.scalar(
+                        select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                    )
+                if not pending:
+                    return
+                await asyncio.sleep(0.01)
 
 
 @asynccontextmanager

@@ -1,0 +1,5 @@
+import sys
+
+from noticeboard.main import service
+
+sys.exit(service.cli())

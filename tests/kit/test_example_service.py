@@ -1,0 +1,68 @@
+"""The example service (``examples/noticeboard``) is found by the tools that find services.
+
+They look under ``<root>/services/``; the example is placed there in a temporary
+repository (a link, so the files are the example's own), beside a copy of registration's
+committed schemas, which the example's reader of ``registration.PropertyRegistered`` is
+checked against. Its own tests (in-process, on the kit's test scaffolding) are collected
+from ``examples/`` with the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from common import contract
+from devstack.stack import discover_services
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "noticeboard"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "noticeboard").symlink_to(EXAMPLE, target_is_directory=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    shutil.copytree(REPO / "schemas" / "registration", tmp_path / "schemas" / "registration")
+    return tmp_path
+
+
+def test_the_contract_tools_write_and_check_the_example(root: Path) -> None:
+    assert contract.discover_services(root) == ["noticeboard"]
+    assert sorted(contract.write(root)) == [
+        "schemas/noticeboard/EVENTS.md",
+        "schemas/noticeboard/NoticePosted.v1.json",
+        "schemas/noticeboard/asyncapi.json",
+    ]
+    assert contract.check(root, base=None) == []
+
+    asyncapi = json.loads((root / "schemas/noticeboard/asyncapi.json").read_text())
+    addresses = {name: channel["address"] for name, channel in asyncapi["channels"].items()}
+    # What it publishes, and its consumer group's subscription to registration's events.
+    assert addresses == {
+        "noticeboard.events": "noticeboard.events",
+        "noticeboard.buildings": "registration.events",
+    }
+
+
+def test_the_examples_reader_is_held_to_registrations_committed_schema(root: Path) -> None:
+    contract.write(root)
+    committed = root / "schemas/registration/PropertyRegistered.v1.json"
+    schema = json.loads(committed.read_text())
+    schema["required"].remove("grid_id")  # registration would stop promising it
+    committed.write_text(json.dumps(schema))
+
+    (problem,) = contract.check(root, base=None)
+    assert problem.startswith("reader: noticeboard.upstream.registration.PropertyRegistered")
+    assert problem.endswith(
+        "properties.grid_id: required by the reader, but the writer may leave it out"
+    )
+
+
+def test_devstack_discovers_the_example_at_its_declared_port(root: Path) -> None:
+    (spec,) = discover_services(root)
+    assert (spec.name, spec.port, spec.env_prefix) == ("noticeboard", 8090, "NOTICEBOARD")
