@@ -6,7 +6,6 @@ fixtures that build the service live in ``conftest.py`` beside it.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from sqlalchemy import Table, func, select
 from common.auth import mint_token
 from common.db import idempotency_keys, outbox
 from common.pii import PiiCipher
-from common.testing import Record
+from common.testing import Record, drain
 from registration.adapters.tables import persons, properties, residences
 from registration.domain.identity import check_character
 
@@ -151,17 +150,8 @@ class Registration:
             return list((await session.execute(select(table))).all())
 
     async def drain(self, timeout_s: float = 30.0) -> None:
-        """Wait until the service's own relay has published every outbox row (a bound, not a
-        budget: on a loaded two-core machine a retried, dead-lettered event took over 5 s)."""
-        async with asyncio.timeout(timeout_s):
-            while True:
-                async with self.runtime.sessionmaker() as session:
-                    pending = await session.scalar(
-                        select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-                    )
-                if not pending:
-                    return
-                await asyncio.sleep(0.01)
+        """Wait until the service's own relay has published every outbox row."""
+        await drain(self.runtime, timeout_s)
 
     def relayed(self) -> list[Record]:
         """Messages the relay published (those carrying a CloudEvents type)."""

@@ -505,12 +505,10 @@ class _Diff:
             self.report(path, f"enum value {_json(value)} added (consumers would reject it)")
 
     def objects(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> None:
-        old_props, new_props = old.get("properties", {}), new.get("properties", {})
-        old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
         if self.reader:
-            self.read_properties(old_props, old_req, new_props, new_req, path, active)
+            self.read_properties(old, new, path, active)
         else:
-            self.replace_properties(old_props, old_req, new_props, new_req, path, active)
+            self.replace_properties(old, new, path, active)
         old_extra = old.get("additionalProperties", True)
         new_extra = new.get("additionalProperties", True)
         sub = _at(path, "additionalProperties")
@@ -520,15 +518,9 @@ class _Diff:
         elif tightened and old_extra is not False:
             self.report(sub, f"tightened {_json(old_extra)} -> {_json(new_extra)}")
 
-    def read_properties(
-        self,
-        old_props: Json,
-        old_req: set[str],
-        new_props: Json,
-        new_req: set[str],
-        path: str,
-        active: frozenset[Any],
-    ) -> None:
+    def read_properties(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> None:
+        old_props, new_props = old.get("properties", {}), new.get("properties", {})
+        old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
         for name, schema in new_props.items():
             sub = _at(path, f"properties.{name}")
             if name in new_req and name not in old_req:
@@ -536,15 +528,9 @@ class _Diff:
             if name in old_props:
                 self.walk(old_props[name], schema, sub, active)
 
-    def replace_properties(
-        self,
-        old_props: Json,
-        old_req: set[str],
-        new_props: Json,
-        new_req: set[str],
-        path: str,
-        active: frozenset[Any],
-    ) -> None:
+    def replace_properties(self, old: Json, new: Json, path: str, active: frozenset[Any]) -> None:
+        old_props, new_props = old.get("properties", {}), new.get("properties", {})
+        old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
         for name, schema in old_props.items():
             sub = _at(path, f"properties.{name}")
             if name not in new_props:
