@@ -6,9 +6,10 @@ from datetime import date
 
 import pytest
 
+from common.csvfile import TooManyRows
 from common.errors import DomainError
 from common.uploads import decode_text as decode
-from registration.app.roster import RosterTooLarge, parse
+from registration.app.roster import parse
 
 HEADER = "action,id_number,name,phone,date\n"
 ID = "440306199001011236"
@@ -83,7 +84,7 @@ def test_header_is_case_and_space_insensitive() -> None:
 def test_more_rows_than_allowed_is_refused_as_a_whole() -> None:
     text = HEADER + f"hire,{ID},A,,2026-03-01\n" * 3
 
-    with pytest.raises(RosterTooLarge, match="at most 2 rows"):
+    with pytest.raises(TooManyRows, match="at most 2 rows"):
         parse(text, max_rows=2)
 
 

@@ -18,7 +18,6 @@ skipped.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -28,14 +27,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
-from common.csvfile import BadLine, csv_lines
+from common.csvfile import RowError, read_table
 from common.envelope import Trace
 from common.errors import DomainError
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import reconciliation_repository as repo
 from registration.adapters.reconciliation_tables import five_elements_lists
 from registration.app.leads import Candidate, Leads
-from registration.app.roster import RowError
 from registration.domain.identity import ResidentId
 from registration.domain.reconciliation import (
     LeadPolicy,
@@ -47,10 +45,6 @@ from registration.events import LeadSource
 
 HEADER = ("id_number", "name", "address", "property_id")
 MAX_NAME, MAX_ADDRESS, MAX_PROPERTY_ID = 100, 500, 36
-
-
-class ListTooLarge(Exception):
-    """More rows than one upload may carry."""
 
 
 @dataclass(frozen=True)
@@ -74,27 +68,10 @@ class FiveElementsList:
 
 def parse(text: str, *, max_rows: int, today: date) -> FiveElementsList:
     """Check the header and every line; properties are resolved when the list is applied."""
-    sha256 = hashlib.sha256(text.strip().encode()).hexdigest()
-    records = csv_lines(text)
-    _, header = next(records, (0, None))
-    if not isinstance(header, list) or tuple(h.strip().lower() for h in header) != HEADER:
-        raise DomainError("header", f"the first line must be {','.join(HEADER)}")
+    table = read_table(text, HEADER, max_rows=max_rows, per="list")
     lines: list[ListLine] = []
-    errors: list[RowError] = []
-    rows = 0
-    for line, cells in records:
-        if not isinstance(cells, BadLine) and not any(c.strip() for c in cells):
-            continue
-        rows += 1
-        if rows > max_rows:
-            raise ListTooLarge(f"at most {max_rows} rows per list; split the file")
-        if isinstance(cells, BadLine):
-            errors.append(RowError(line, "line", cells.message))
-            continue
-        if len(cells) != len(HEADER):
-            errors.append(RowError(line, "line", f"expected 4 columns, found {len(cells)}"))
-            continue
-        id_number, name, address, property_id = (c.strip() for c in cells)
+    errors = list(table.errors)
+    for line, (id_number, name, address, property_id) in table.lines:
         try:
             if not id_number:
                 raise DomainError("id_number", "is required")
@@ -120,7 +97,7 @@ def parse(text: str, *, max_rows: int, today: date) -> FiveElementsList:
                 address_norm=None if property_id else normalise_address(address),
             )
         )
-    return FiveElementsList(sha256=sha256, rows=rows, lines=lines, errors=errors)
+    return FiveElementsList(sha256=table.sha256, rows=table.rows, lines=lines, errors=errors)
 
 
 async def apply_list(

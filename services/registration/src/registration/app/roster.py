@@ -13,13 +13,11 @@ optional; ``date`` (YYYY-MM-DD) is the hire or leave date. Blank lines are skipp
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from common.csvfile import BadLine, csv_lines
+from common.csvfile import RowError, read_table
 from common.errors import DomainError
 
 HEADER = ("action", "id_number", "name", "phone", "date")
@@ -27,10 +25,6 @@ ACTIONS = frozenset({"hire", "leave"})
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_NAME = 100
-
-
-class RosterTooLarge(Exception):
-    """More rows (or bytes) than one upload may carry."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +38,6 @@ class RosterRow:
 
 
 @dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "reason": self.reason}
-
-
-@dataclass(frozen=True)
 class Roster:
     sha256: str
     rows: int
@@ -63,27 +47,10 @@ class Roster:
 
 def parse(text: str, *, max_rows: int) -> Roster:
     """Check the header and every line's shape; domain rules are checked when applied."""
-    sha256 = hashlib.sha256(text.strip().encode()).hexdigest()
-    records = csv_lines(text)
-    _, header = next(records, (0, None))
-    if not isinstance(header, list) or tuple(h.strip().lower() for h in header) != HEADER:
-        raise DomainError("header", f"the first line must be {','.join(HEADER)}")
+    table = read_table(text, HEADER, max_rows=max_rows, per="upload")
     valid: list[RosterRow] = []
-    errors: list[RowError] = []
-    rows = 0
-    for line, cells in records:
-        if not isinstance(cells, BadLine) and not any(c.strip() for c in cells):
-            continue
-        rows += 1
-        if rows > max_rows:
-            raise RosterTooLarge(f"at most {max_rows} rows per upload; split the file")
-        if isinstance(cells, BadLine):
-            errors.append(RowError(line, "line", cells.message))
-            continue
-        if len(cells) != len(HEADER):
-            errors.append(RowError(line, "line", f"expected 5 columns, found {len(cells)}"))
-            continue
-        action, id_number, name, phone, day = (c.strip() for c in cells)
+    errors = list(table.errors)
+    for line, (action, id_number, name, phone, day) in table.lines:
         action = action.lower()
         try:
             if action not in ACTIONS:
@@ -106,4 +73,4 @@ def parse(text: str, *, max_rows: int) -> Roster:
             errors.append(RowError(line, exc.field, exc.message))
             continue
         valid.append(RosterRow(line, action, id_number, name, phone or None, parsed_day))
-    return Roster(sha256=sha256, rows=rows, valid=valid, errors=errors)
+    return Roster(sha256=table.sha256, rows=table.rows, valid=valid, errors=errors)

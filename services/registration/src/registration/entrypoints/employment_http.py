@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from common.auth import Principal, requires
 from common.commands import Command, command
+from common.csvfile import TooManyRows
 from common.errors import NotFound
 from common.guard import Offset
 from common.pii import mask_id_number
@@ -231,7 +232,7 @@ def build_employment_router(
             roster = roster_csv.parse(
                 decode_text(upload.content, upload.charset), max_rows=roster_max_rows
             )
-        except roster_csv.RosterTooLarge as exc:
+        except TooManyRows as exc:
             raise too_large(str(exc)) from None
         return await call.run(
             {"content_sha256": roster.sha256},

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from common.auth import Principal, requires
 from common.commands import Command, command
+from common.csvfile import TooManyRows
 from common.errors import DomainError, Forbidden, NotFound
 from common.guard import Offset
 from common.runtime import Runtime
@@ -206,7 +207,7 @@ def build_reconciliation_router(
                 max_rows=list_max_rows,
                 today=service.policy.local_day(runtime.clock.now()),
             )
-        except five_elements.ListTooLarge as exc:
+        except TooManyRows as exc:
             raise too_large(str(exc)) from None
         return await call.run(
             {"content_sha256": parsed.sha256},
