@@ -32,8 +32,8 @@ import load
 import raw_kafka
 
 from common.auth import mint_token
-from registration.district import generate
 from registration.events import TOPIC
+from seed.registration.district import generate
 from tests.integration.services import SECRET
 
 PROPERTIES, WARMUP = 20, 50

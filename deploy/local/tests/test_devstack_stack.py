@@ -109,6 +109,27 @@ def test_registration_keeps_port_8000() -> None:
     assert ports["registration"] == 8000
 
 
+def test_a_services_demo_may_be_a_tool_outside_it(tmp_path: Path) -> None:
+    root = _make_root(tmp_path, ("alpha", "beta"))
+    (root / "services" / "beta" / "pyproject.toml").write_text(
+        '[project]\nname = "beta"\n\n[tool.devstack]\ndemo = ["seed", "beta", "demo"]\n'
+    )
+    demos = {s.name: s.demo_command for s in discover_services(root)}
+    assert demos == {"alpha": ("alpha", "demo"), "beta": ("seed", "beta", "demo")}
+
+    (root / "services" / "beta" / "pyproject.toml").write_text(
+        '[project]\nname = "beta"\n\n[tool.devstack]\ndemo = "seed beta demo"\n'
+    )
+    with pytest.raises(StackError, match="demo must be a list of strings"):
+        discover_services(root)
+
+
+def test_registrations_demo_is_the_seed_tool_not_in_its_image() -> None:
+    root = find_root(Path(__file__).parent)
+    (spec,) = [s for s in discover_services(root) if s.name == "registration"]
+    assert spec.demo_command == ("seed", "registration", "demo")
+
+
 def test_find_root(tmp_path: Path) -> None:
     root = _make_root(tmp_path)
     assert find_root(root / "services" / "fake") == root

@@ -8,7 +8,9 @@ Discovers every ``services/<name>/`` that has a ``pyproject.toml``, starts a bro
 * ``python -m <name> migrate``  -> run to completion
 * ``python -m <name> serve --host 127.0.0.1 --port <base-port + i>`` -> long-running
 * readiness: ``GET /readyz`` == 200
-* with ``--smoke``: ``python -m <name> demo --base-url http://127.0.0.1:<port>``, then stop
+* with ``--smoke``: the service's demo, ``python -m <demo...> --base-url
+  http://127.0.0.1:<port>`` (``<demo...>`` is ``[tool.devstack] demo`` of its
+  ``pyproject.toml``, by default ``<name> demo``), then stop
   (exit code 0 only when every demo passed); with ``--seed`` the demos run once to seed
   demo data and the stack keeps running
 
@@ -74,6 +76,13 @@ class ServiceSpec:
     name: str
     path: Path
     port: int
+    demo: tuple[str, ...] = ()
+    """The module (and arguments) run with ``python -m`` as the service's demo; empty:
+    ``<module> demo``. Tools that drive a service live outside its image (``seed``)."""
+
+    @property
+    def demo_command(self) -> tuple[str, ...]:
+        return self.demo or (self.module, "demo")
 
     @property
     def module(self) -> str:
@@ -115,6 +124,7 @@ def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
         p for p in services_dir.iterdir() if p.is_dir() and (p / "pyproject.toml").is_file()
     )
     declared: dict[Path, int] = {}
+    demos = {path: _declared_demo(path / "pyproject.toml") for path in dirs}
     for path in dirs:
         offset = _declared_offset(path / "pyproject.toml")
         if offset is None:
@@ -125,17 +135,31 @@ def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
     taken = set(declared.values())
     offsets = iter(i for i in range(len(dirs) + len(taken)) if i not in taken)
     return [
-        ServiceSpec(p.name, p, base_port + (declared[p] if p in declared else next(offsets)))
+        ServiceSpec(
+            p.name, p, base_port + (declared[p] if p in declared else next(offsets)), demos[p]
+        )
         for p in dirs
     ]
 
 
-def _declared_offset(pyproject: Path) -> int | None:
+def _devstack_table(pyproject: Path) -> dict[str, Any]:
     try:
         tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
     except tomllib.TOMLDecodeError as exc:
         raise StackError(f"{pyproject}: {exc}") from exc
-    offset = tool.get("devstack", {}).get("port-offset")
+    table: dict[str, Any] = tool.get("devstack", {})
+    return table
+
+
+def _declared_demo(pyproject: Path) -> tuple[str, ...]:
+    demo = _devstack_table(pyproject).get("demo", [])
+    if not isinstance(demo, list) or not all(isinstance(part, str) and part for part in demo):
+        raise StackError(f"{pyproject}: [tool.devstack] demo must be a list of strings")
+    return tuple(demo)
+
+
+def _declared_offset(pyproject: Path) -> int | None:
+    offset = _devstack_table(pyproject).get("port-offset")
     if offset is not None and (not isinstance(offset, int) or not 0 <= offset < 100):
         raise StackError(f"{pyproject}: [tool.devstack] port-offset must be 0..99")
     return offset
@@ -277,11 +301,12 @@ class Stack:
         return [sys.executable, "-m", spec.module, *args]
 
     def _run_child(
-        self, spec: ServiceSpec, args: list[str], timeout: float
+        self, spec: ServiceSpec, args: list[str], timeout: float, *, module: str | None = None
     ) -> tuple[int | None, str]:
-        """Run ``python -m <svc> <args>``, prefixing its output; return (code, output)."""
+        """Run ``python -m <module or svc> <args>`` in the service's environment,
+        prefixing its output; return (code, output)."""
         proc = subprocess.Popen(
-            self._cmd(spec, *args),
+            [sys.executable, "-m", module, *args] if module else self._cmd(spec, *args),
             cwd=self.options.root,
             env=self._child_env(spec),
             stdin=subprocess.DEVNULL,
@@ -452,7 +477,7 @@ class Stack:
         path.chmod(0o600)
 
     def _demos(self, deadline: float, label: str = "smoke") -> list[DemoResult]:
-        """Run ``python -m <svc> demo --base-url ...`` for each service, within ``deadline``."""
+        """Run each service's demo (``--base-url ...``) within ``deadline``."""
         results: list[DemoResult] = []
         for spec in self.services:
             remaining = deadline - time.monotonic()
@@ -461,8 +486,9 @@ class Stack:
                 results.append(DemoResult(spec.name, "timeout", None, 0.0))
                 continue
             self.out.info(f"{label}: {spec.name} demo")
+            module, *args = spec.demo_command
             code, output = self._run_child(
-                spec, ["demo", "--base-url", spec.base_url], timeout=remaining
+                spec, [*args, "--base-url", spec.base_url], timeout=remaining, module=module
             )
             took = time.monotonic() - started
             if code == 0:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from functools import partial
 from pathlib import Path
 
-from common.service import Command, Kit, Parts, Service, Topic
+from common.service import Kit, Parts, Service, Topic
 from registration.app.agreements import EXPIRY_TIMER, AgreementService
 from registration.app.employment import RETURN_TIMER, EmploymentService
 from registration.app.handlers import RegistrationService
@@ -85,43 +83,6 @@ def wire(kit: Kit[RegistrationSettings]) -> Parts:
     )
 
 
-def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", required=True)
-
-
-def _demo(args: argparse.Namespace, settings: RegistrationSettings) -> int:
-    from registration.demo import run_demo
-
-    secret = settings.jwt_secret.get_secret_value()
-    code = run_demo(args.base_url, secret)
-    # `make run` seeds a small district after the end-to-end check (see Makefile).
-    scale = float(os.environ.get("REGISTRATION_DEMO_DISTRICT_SCALE") or 0)
-    if code == 0 and scale > 0:
-        from registration.district import run_district
-
-        code = run_district(args.base_url, secret, scale=scale)
-    return code
-
-
-def _add_district_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--scale", type=float, default=1.0, help="of DOMAIN.md's figures")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=32)
-
-
-def _district(args: argparse.Namespace, settings: RegistrationSettings) -> int:
-    from registration.district import run_district
-
-    return run_district(
-        args.base_url,
-        settings.jwt_secret.get_secret_value(),
-        scale=args.scale,
-        seed=args.seed,
-        concurrency=args.concurrency,
-    )
-
-
 service = Service(
     name="registration",
     version="0.1.0",
@@ -145,14 +106,6 @@ service = Service(
         ),
     ),
     wire=wire,
-    commands={
-        "demo": Command(
-            "drive one declaration end to end against a running API", _demo, _add_demo_arguments
-        ),
-        "district": Command(
-            "create the demo district through the HTTP API", _district, _add_district_arguments
-        ),
-    },
 )
 
 if __name__ == "__main__":

@@ -12,15 +12,24 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from _places_helpers import admin
-from _registration_helpers import JWT_SECRET, Registration
 
-from registration.district import DECLARATIONS, generate
+from common.auth import mint_token
+from common.testing import Running
+from seed.registration.district import DECLARATIONS, generate
+
+JWT_SECRET = "seed-test-jwt-secret-0123456789abcdef"  # the conftest's
+
+
+def admin(_: Running) -> dict[str, str]:
+    token = mint_token(
+        JWT_SECRET, sub="admin-x", role="admin", scopes=["registration:write", "registration:read"]
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.timeout(300)
 async def test_the_district_generator_creates_what_the_figures_then_count(
-    registration: Registration,
+    registration: Running,
 ) -> None:
     svc = registration
     lines: list[str] = []
