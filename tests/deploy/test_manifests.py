@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
+import importlib
 import re
 import shutil
 import subprocess
@@ -31,6 +32,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+
+from devstack import deploy
+from devstack.stack import discover_services
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -43,7 +47,8 @@ K8S_VERSIONS = ("1.30.0", "1.34.0")
 
 OVERLAYS = ("dev", "prod")
 NAMESPACE = "wentang"
-IMAGE = "wentang/registration"
+# Every service under services/, as devstack discovers them: each is checked alike.
+SERVICES = [spec.name for spec in discover_services(REPO)]
 IMAGE_TAGS = {"dev": "dev", "prod": "0.1.0"}
 REPLICAS = {"dev": 1, "prod": 3}
 
@@ -275,9 +280,15 @@ def test_secrets_only_through_secret_key_ref(overlay: str) -> None:
         assert not leaked, f"secret-looking keys in ConfigMap {cm['metadata']['name']}: {leaked}"
 
 
+def test_the_generated_manifests_are_what_the_service_declarations_give() -> None:
+    """base/<service>/, its topics, KafkaUser and database: ``python -m devstack.deploy``."""
+    assert deploy.check(REPO) == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_registration_workload_contract(overlay: str) -> None:
-    dep = one(overlay, "Deployment", "registration")
+def test_workload_contract(overlay: str, service: str) -> None:
+    dep = one(overlay, "Deployment", service)
     pod = dep["spec"]["template"]
     spec = pod["spec"]
     assert dep["spec"]["replicas"] == REPLICAS[overlay]
@@ -287,8 +298,8 @@ def test_registration_workload_contract(overlay: str) -> None:
     assert init["args"] == ["migrate"]
     assert main["args"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]
     for c in (init, main):
-        assert c["image"] == f"{IMAGE}:{IMAGE_TAGS[overlay]}"
-        assert "command" not in c, "the image's ENTRYPOINT (python -m registration) is kept"
+        assert c["image"] == f"wentang/{service}:{IMAGE_TAGS[overlay]}"
+        assert "command" not in c, f"the image's ENTRYPOINT (python -m {service}) is kept"
     ports = {p["name"]: p["containerPort"] for p in main["ports"]}
     assert ports == {"http": 8000}
 
@@ -297,31 +308,33 @@ def test_registration_workload_contract(overlay: str) -> None:
     assert annotations["prometheus.io/path"] == "/metrics"
     assert int(annotations["prometheus.io/port"]) == ports["http"]
 
-    svc = one(overlay, "Service", "registration")
+    svc = one(overlay, "Service", service)
     (svc_port,) = svc["spec"]["ports"]
     assert (svc_port["name"], svc_port["port"], svc_port["targetPort"]) == ("http", 80, "http")
     labels = pod["metadata"]["labels"]
     assert svc["spec"]["selector"].items() <= labels.items()
     assert dep["spec"]["selector"]["matchLabels"].items() <= labels.items()
-    pdb = one(overlay, "PodDisruptionBudget", "registration")
+    pdb = one(overlay, "PodDisruptionBudget", service)
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
-    hpas = objects(overlay, "HorizontalPodAutoscaler")
+    hpas = [
+        h
+        for h in objects(overlay, "HorizontalPodAutoscaler")
+        if h["spec"]["scaleTargetRef"]["name"] == service
+    ]
     if overlay == "prod":
         (hpa,) = hpas
         assert hpa["spec"]["scaleTargetRef"] == {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "name": "registration",
+            "name": service,
         }
         assert hpa["spec"]["minReplicas"] == dep["spec"]["replicas"]
         assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
         (metric,) = hpa["spec"]["metrics"]
         assert metric["resource"]["name"] == "cpu"
         # prod limits above dev limits
-        dev_main = one("dev", "Deployment", "registration")["spec"]["template"]["spec"][
-            "containers"
-        ][0]
+        dev_main = one("dev", "Deployment", service)["spec"]["template"]["spec"]["containers"][0]
         assert _mem_mi(main["resources"]["limits"]["memory"]) > _mem_mi(
             dev_main["resources"]["limits"]["memory"]
         )
@@ -515,27 +528,25 @@ def test_restricted_topics_are_read_only_by_the_listed_principals(overlay: str) 
     assert principals_allowed(overlay, "group", "registration.findings", "Read") == {"registration"}
 
 
-def registration_kafka_usage() -> tuple[set[str], set[str], set[str]]:
-    """(published topics, consumed topics, consumer group ids) of registration's code."""
-    from common.inbox import DLQ_SUFFIX
-    from registration.main import service
-    from registration.settings import RegistrationSettings
-
-    runtime = service.build(RegistrationSettings(database_url="sqlite+aiosqlite://")).runtime
-    published = {p.topic for p in runtime.broker.publishers}
-    consumed = {t for s in runtime.broker.subscribers for t in s.topic_names}
-    groups = {s.group_id for s in runtime.broker.subscribers}
+def kafka_usage(service: str) -> tuple[set[str], set[str], set[str]]:
+    """(topics it writes, topics it reads, consumer group ids) of a service's code."""
+    main = importlib.import_module(f"{service}.main")
+    usage = main.service.kafka_usage()
     # Dead letters: the consumer writes <topic>.dlq (common.inbox).
-    published |= {t + DLQ_SUFFIX for t in consumed}
-    return published, consumed, groups
+    return set(usage.published) | set(usage.dead_letters), set(usage.consumed), set(usage.groups)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
-def test_registration_acls_are_exactly_what_its_code_uses(overlay: str) -> None:
-    published, consumed, groups = registration_kafka_usage()
+def test_registrations_kafka_usage_is_what_it_is_known_to_do() -> None:
+    published, consumed, groups = kafka_usage("registration")
     assert {"registration.events", "registration.persons.restricted"} <= published
     assert "inspection.findings.restricted" in consumed and all(groups)
-    rules = kafka_users(overlay)["registration"]["spec"]["authorization"]["acls"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_acls_are_exactly_what_the_services_code_uses(overlay: str, service: str) -> None:
+    published, consumed, groups = kafka_usage(service)
+    rules = kafka_users(overlay)[service]["spec"]["authorization"]["acls"]
     granted: dict[tuple[str, str, str], set[str]] = {}
     for rule in rules:
         key = (
@@ -546,13 +557,13 @@ def test_registration_acls_are_exactly_what_its_code_uses(overlay: str) -> None:
         granted.setdefault(key, set()).update(rule["operations"])
     writes = {n for (t, n, _), ops in granted.items() if t == "topic" and "Write" in ops}
     reads = {n for (t, n, _), ops in granted.items() if t == "topic" and "Read" in ops}
-    assert writes == published, "Write on the topics registration publishes to, no other"
-    assert reads == consumed, "Read on the topics registration subscribes to, no other"
+    assert writes == published, f"Write on the topics {service} publishes to, no other"
+    assert reads == consumed, f"Read on the topics {service} subscribes to, no other"
     topics = topic_names(overlay)
     assert published | consumed <= topics, "every topic it uses is declared"
     prefixes = [n for (t, n, p), ops in granted.items() if t == "group" and "Read" in ops]
-    assert prefixes == ["registration."]
-    assert all(g.startswith("registration.") for g in groups), groups
+    assert prefixes == [f"{service}."]
+    assert all(g.startswith(f"{service}.") for g in groups), groups
     assert {t for t, _, _ in granted} == {"topic", "group"}, "no cluster rights"
 
 

@@ -2,7 +2,7 @@
 
 One Apache Kafka (``devstack.kafka.KafkaBroker(scram_users=...)``: SCRAM-SHA-512 only,
 ``StandardAuthorizer``, nothing allowed without an ACL) for the module. Its principals
-are the ``KafkaUser`` resources of ``deploy/k8s/infra/kafka/users.yaml``, and their ACLs
+are the ``KafkaUser`` resources of ``deploy/k8s/infra/kafka/*.yaml``, and their ACLs
 are those resources' rules, translated one for one: what is proven here is what the
 manifests grant. The super user ``admin`` stands in for the inspection service, which has
 no KafkaUser yet.
@@ -50,15 +50,20 @@ KAFKA_DIR = REPO / "deploy" / "k8s" / "infra" / "kafka"
 SUBSCRIBER = "public-subscriber-example"
 
 
-def _manifests(name: str, kind: str) -> list[dict[str, Any]]:
-    docs = yaml.safe_load_all((KAFKA_DIR / name).read_text())
-    return [d for d in docs if d and d["kind"] == kind]
+def _manifests(pattern: str, kind: str) -> list[dict[str, Any]]:
+    """The objects of ``kind`` in the files of KAFKA_DIR matching ``pattern``."""
+    return [
+        d
+        for path in sorted(KAFKA_DIR.glob(pattern))
+        for d in yaml.safe_load_all(path.read_text())
+        if d and d["kind"] == kind
+    ]
 
 
 def manifest_acls() -> dict[str, list[Acl]]:
     """KafkaUser name -> its rules as Kafka ACL bindings (one per operation)."""
     users: dict[str, list[Acl]] = {}
-    for user in _manifests("users.yaml", "KafkaUser"):
+    for user in _manifests("*.yaml", "KafkaUser"):
         name = user["metadata"]["name"]
         acls = users.setdefault(name, [])
         for rule in user["spec"]["authorization"]["acls"]:
@@ -82,7 +87,7 @@ def manifest_topics() -> dict[str, bool]:
     """Topic name -> restricted?"""
     return {
         t["spec"]["topicName"]: t["metadata"]["labels"].get("wentang/data-class") == "restricted"
-        for t in _manifests("topics-registration.yaml", "KafkaTopic")
+        for t in _manifests("topics-*.yaml", "KafkaTopic")
     }
 
 

@@ -4,18 +4,22 @@ They look under ``<root>/services/``; the example is placed there in a temporary
 repository (a link, so the files are the example's own), beside a copy of registration's
 committed schemas, which the example's reader of ``registration.PropertyRegistered`` is
 checked against. Its own tests (in-process, on the kit's test scaffolding) are collected
-from ``examples/`` with the rest of the suite.
+from ``examples/`` with the rest of the suite; its Kubernetes manifests are generated there
+(``python -m devstack.deploy``) and rendered with kustomize.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from common import contract
+from devstack import deploy
 from devstack.stack import discover_services
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,3 +70,47 @@ def test_the_examples_reader_is_held_to_registrations_committed_schema(root: Pat
 def test_devstack_discovers_the_example_at_its_declared_port(root: Path) -> None:
     (spec,) = discover_services(root)
     assert (spec.name, spec.port, spec.env_prefix) == ("noticeboard", 8090, "NOTICEBOARD")
+
+
+def test_the_deploy_generator_gives_the_example_its_manifests(root: Path) -> None:
+    shutil.copytree(REPO / "deploy/k8s/templates", root / "deploy/k8s/templates")
+    (root / "deploy/k8s/base").mkdir()
+    shutil.copy(REPO / "deploy/k8s/base/namespace.yaml", root / "deploy/k8s/base")
+    written = deploy.write(root)
+    assert "deploy/k8s/base/noticeboard/deployment.yaml" in written
+    assert "deploy/k8s/infra/postgres/noticeboard-db.yaml" in written
+
+    user = yaml.safe_load((root / "deploy/k8s/infra/kafka/user-noticeboard.yaml").read_text())
+    acls = {
+        (rule["resource"]["name"], tuple(rule["operations"]))
+        for rule in user["spec"]["authorization"]["acls"]
+    }
+    assert acls == {
+        ("noticeboard.events", ("Write", "Describe")),
+        ("registration.events", ("Read", "Describe")),
+        ("registration.events.dlq", ("Write", "Describe")),
+        ("noticeboard.", ("Read", "Describe")),
+    }
+    # registration.events is not declared in this root (no registration here).
+    assert any("uses registration.events," in p for p in deploy.check(root))
+    edited = root / "deploy/k8s/base/noticeboard/deployment.yaml"
+    edited.write_text(edited.read_text().replace("replicas: 2", "replicas: 5"))
+    assert (
+        "drift: deploy/k8s/base/noticeboard/deployment.yaml; run `python -m devstack.deploy write`"
+        in deploy.check(root)
+    )
+    deploy.write(root)
+
+    kustomize = shutil.which("kubectl")
+    assert kustomize, "kubectl renders deploy/k8s offline"
+    rendered = subprocess.run(
+        [kustomize, "kustomize", str(root / "deploy/k8s/base")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all(rendered) if o}
+    assert ("Deployment", "noticeboard") in objects
+    (dep,) = [o for o in yaml.safe_load_all(rendered) if o and o["kind"] == "Deployment"]
+    (main,) = dep["spec"]["template"]["spec"]["containers"]
+    assert main["image"] == "wentang/noticeboard:latest"
+    names = {e["name"] for e in main["env"]}
+    assert {"NOTICEBOARD_DATABASE_URL", "NOTICEBOARD_KAFKA_SASL_PASSWORD"} <= names

@@ -108,6 +108,21 @@ class Built(Generic[S]):
 
 
 @dataclass(frozen=True)
+class KafkaUsage:
+    """A service's use of Kafka: it writes ``published`` (its declared topics) and the
+    dead letters of what it consumes (``<topic>.dlq``, see :mod:`common.inbox`); it reads
+    ``consumed`` in the consumer ``groups`` (each named ``<service>.<purpose>``)."""
+
+    published: tuple[str, ...]
+    consumed: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    @property
+    def dead_letters(self) -> tuple[str, ...]:
+        return tuple(t + DLQ_SUFFIX for t in self.consumed)
+
+
+@dataclass(frozen=True)
 class Command(Generic[S]):
     """A service's own command-line command (``python -m <service> <name>``)."""
 
@@ -212,14 +227,28 @@ class Service(Generic[S]):
         )
         return self.build(settings)
 
-    def topic_names(self) -> tuple[str, ...]:
-        """Every topic it needs: published, consumed, and each consumed topic's DLQ."""
+    def kafka_usage(self) -> KafkaUsage:
+        """What it does on Kafka, from its declaration and its consumers' registrations:
+        what its ACLs grant, what its topics are (see :class:`KafkaUsage`)."""
         runtime = self._contract_build().runtime
-        names = [t.name for t in self.topics]
+        consumed: list[str] = []
+        groups: list[str] = []
         for subscriber in runtime.broker.subscribers:
             assert isinstance(subscriber, LogicSubscriber)  # a Kafka broker's subscriber
-            for topic in subscriber.topic_names:
-                names += [topic, topic + DLQ_SUFFIX]
+            consumed += subscriber.topic_names
+            groups.append(str(subscriber.group_id))
+        return KafkaUsage(
+            published=tuple(t.name for t in self.topics),
+            consumed=tuple(dict.fromkeys(consumed)),
+            groups=tuple(dict.fromkeys(groups)),
+        )
+
+    def topic_names(self) -> tuple[str, ...]:
+        """Every topic it needs: published, consumed, and each consumed topic's DLQ."""
+        usage = self.kafka_usage()
+        names = [*usage.published]
+        for topic in usage.consumed:
+            names += [topic, topic + DLQ_SUFFIX]
         return tuple(dict.fromkeys(names))
 
     def asyncapi(self) -> dict[str, Any]:
