@@ -73,10 +73,11 @@ def declared(name: str) -> Declared:
     )
 
 
-def render(root: Path) -> dict[str, str]:
+def render(root: Path, services: Sequence[Declared] | None = None) -> dict[str, str]:
     """Every generated file, by path relative to ``deploy/k8s``."""
     k8s = root / "deploy" / "k8s"
-    services = [declared(spec.name) for spec in discover_services(root)]
+    if services is None:
+        services = [declared(spec.name) for spec in discover_services(root)]
     consumed_anywhere = {t for s in services for t in s.consumed}
     files: dict[str, str] = {}
     for svc in services:
@@ -113,7 +114,8 @@ def write(root: Path) -> list[str]:
 def check(root: Path) -> list[str]:
     """Problems (empty: none): generated files that differ, topics nobody declares."""
     k8s = root / "deploy" / "k8s"
-    files = render(root)
+    services = [declared(spec.name) for spec in discover_services(root)]
+    files = render(root, services)
     problems = []
     for rel, text in files.items():
         path = k8s / rel
@@ -125,8 +127,7 @@ def check(root: Path) -> list[str]:
     external = k8s / EXTERNAL_TOPICS
     if external.is_file():
         topics |= _declared_topic_names([external.read_text(encoding="utf-8")])
-    for spec in discover_services(root):
-        svc = declared(spec.name)
+    for svc in services:
         for topic in svc.consumed:
             for needed in (topic, topic + DLQ_SUFFIX):
                 if needed not in topics:
