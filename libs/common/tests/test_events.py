@@ -135,3 +135,70 @@ def test_split_ce_type_returns_name_and_version(ce_type: str, expected: tuple[st
 )
 def test_split_ce_type_rejects_malformed_types(ce_type: str) -> None:
     assert split_ce_type(ce_type) is None
+
+
+class ShelfEvent(Event, context="eventstest", topic="eventstest.shelves"):
+    """A context's base: names the context and the topic, is not itself an event."""
+
+
+class ShelfFilled(ShelfEvent, key="shelf_id"):
+    shelf_id: str
+    count: int
+
+
+class ShelfEmptied(ShelfEvent, key="shelf_id", version=2):
+    shelf_id: str
+
+
+def test_a_context_base_derives_name_topic_and_key() -> None:
+    assert ShelfFilled.ce_type() == "eventstest.ShelfFilled.v1"
+    assert ShelfFilled.topic == "eventstest.shelves"
+    assert ShelfFilled(shelf_id="S-1", count=3).subject() == "S-1"
+    assert ShelfEmptied.ce_type() == "eventstest.ShelfEmptied.v2"
+    assert event_class("eventstest.ShelfFilled.v1") is ShelfFilled
+    assert event_class("eventstest.ShelfEmptied.v2") is ShelfEmptied
+
+
+def test_a_context_base_is_not_an_event() -> None:
+    assert "name" not in vars(ShelfEvent)
+    assert not any(model is ShelfEvent for model in registered_events().values())
+
+
+def test_an_abstract_base_within_a_context_is_not_an_event() -> None:
+    class Counted(ShelfEvent, abstract=True):
+        shelf_id: str
+
+        def subject(self) -> str:
+            return self.shelf_id.lower()
+
+    class ShelfCounted(Counted):
+        count: int
+
+    assert "name" not in vars(Counted)
+    assert ShelfCounted.ce_type() == "eventstest.ShelfCounted.v1"
+    assert ShelfCounted(shelf_id="S-9", count=1).subject() == "s-9"
+
+
+def test_an_event_needs_a_key_that_is_one_of_its_fields() -> None:
+    with pytest.raises(ValueError, match="key 'shelf' is not one of its fields"):
+
+        class ShelfMoved(ShelfEvent, key="shelf"):
+            shelf_id: str
+
+    with pytest.raises(ValueError, match="name its key field"):
+
+        class ShelfDusted(ShelfEvent):
+            shelf_id: str
+
+    assert event_class("eventstest.ShelfMoved.v1") is None
+    assert event_class("eventstest.ShelfDusted.v1") is None
+
+
+def test_an_event_needs_a_topic() -> None:
+    class Loose(Event, context="eventstest"):
+        pass
+
+    with pytest.raises(ValueError, match="no topic"):
+
+        class LooseEnd(Loose, key="end"):
+            end: str

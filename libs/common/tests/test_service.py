@@ -52,12 +52,12 @@ class RecipientRecorded(Event):
         return self.parcel_id
 
 
-class Stray(Event):
+class Stray(Event, context="kitother", topic="kitother.events"):
     """An event of another context: not on the kit test's topics."""
 
-    name: ClassVar[str] = "kitother.Stray"
-    version: ClassVar[int] = 1
-    topic: ClassVar[str] = "kitother.events"
+
+class StrayArrived(Stray, key="parcel_id"):
+    parcel_id: str
 
 
 WIRED: list[Kit[KitSettings]] = []
@@ -68,7 +68,7 @@ async def on_stray(*_: object) -> None:
 
 
 def register_orders(runtime: Runtime, *, group: str) -> Inbox:
-    inbox = runtime.inbox(group, {Stray: on_stray}, foreign_topic=True)
+    inbox = runtime.inbox(group, {StrayArrived: on_stray}, foreign_topic=True)
     runtime.subscribe("kitother.events", group, inbox.handle_batch, description="strays")
     return inbox
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
 
 from pydantic import ConfigDict
 
@@ -12,11 +11,13 @@ from common.events import Event, FreeText
 TOPIC = "noticeboard.events"
 
 
-class NoticePosted(Event):
+class NoticeboardEvent(Event, context="noticeboard", topic=TOPIC):
+    """An event of the noticeboard: ``noticeboard.<ClassName>.v1`` on ``noticeboard.events``."""
+
+
+class NoticePosted(NoticeboardEvent, key="grid_id"):
     """An office posted a notice to the residents of a grid."""
 
-    name: ClassVar[str] = "noticeboard.NoticePosted"
-    topic: ClassVar[str] = TOPIC
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -38,6 +39,3 @@ class NoticePosted(Event):
     posted_at: datetime
     until: date
     buildings_reached: int
-
-    def subject(self) -> str:
-        return self.grid_id

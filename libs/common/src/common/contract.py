@@ -572,9 +572,13 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def discover_services(root: Path) -> list[str]:
-    """Every ``services/<name>`` that has ``src/<name>/events.py``."""
+    """Every ``services/<name>`` with events: ``src/<name>/events.py`` or ``events/``."""
     base = root / "services"
-    return sorted(d.name for d in base.iterdir() if (d / "src" / d.name / "events.py").is_file())
+    return sorted(d.name for d in base.iterdir() if _has_events(d / "src" / d.name))
+
+
+def _has_events(package: Path) -> bool:
+    return (package / "events.py").is_file() or (package / "events" / "__init__.py").is_file()
 
 
 def _generate_all(root: Path, services: Sequence[str] | None) -> dict[str, dict[str, Document]]:
@@ -618,7 +622,7 @@ def check(
     note = note or (lambda message: print(message, file=sys.stderr))
     generated = _generate_all(root, services)
     if not generated:
-        return [f"no services with src/<name>/events.py under {root / 'services'}"]
+        return [f"no services with src/<name>/events(.py) under {root / 'services'}"]
     if base is not None and _git(root, "rev-parse", "--verify", f"{base}^{{commit}}") is None:
         note(f"note: git or revision {base!r} unavailable; compatibility check skipped")
         base = None

@@ -27,9 +27,21 @@ _REGISTRY: dict[str, type[Event]] = {}
 class Event(BaseModel):
     """Base of every integration event.
 
-    Subclasses set ``name`` (``<context>.<EventName>``), ``version`` and ``topic``, and
-    implement :meth:`subject`, the aggregate id used as the Kafka key so that the events
-    of one aggregate keep their order.
+    A context declares its events on one base that names the context and the topic, and
+    each event names the field whose value is its Kafka key::
+
+        class ShippingEvent(Event, context="shipping", topic="shipping.events"):
+            pass
+
+        class Shipped(ShippingEvent, key="parcel_id"):
+            parcel_id: str
+
+    ``Shipped`` is ``shipping.Shipped.v1`` on ``shipping.events``, keyed by its parcel id
+    (``subject()``: the aggregate id, so the events of one aggregate keep their order).
+    ``version=`` gives a later version; an event whose key is derived overrides
+    :meth:`subject` instead of naming ``key``. A base (one that passes ``context=``, or
+    ``abstract=True``) is not itself an event. Setting ``name``, ``version`` and ``topic``
+    as class variables and overriding ``subject`` works too.
     """
 
     # Unknown fields are ignored on read: a producer may add optional fields
@@ -39,18 +51,52 @@ class Event(BaseModel):
     name: ClassVar[str]
     version: ClassVar[int] = 1
     topic: ClassVar[str]
+    context: ClassVar[str]
+    key_field: ClassVar[str | None] = None
     registered: ClassVar[bool] = True
     """False for a :class:`ForeignEvent`: the registry holds the producers' own events."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls,
+        *,
+        context: str | None = None,
+        topic: str | None = None,
+        version: int | None = None,
+        key: str | None = None,
+        abstract: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__ and cls.registered:
-            ce_type = cls.ce_type()
-            if not CE_TYPE.match(ce_type):
-                raise ValueError(f"event type {ce_type!r} is not <context>.<Name>.v<N>")
-            existing = _REGISTRY.get(ce_type)
-            if existing is not None and existing.__qualname__ != cls.__qualname__:
-                raise ValueError(f"event type {ce_type} is defined twice")
+        if context is not None:
+            cls.context = context
+        if topic is not None:
+            cls.topic = topic
+        if version is not None:
+            cls.version = version
+        if key is not None:
+            cls.key_field = key
+        concrete = context is None and not abstract and "context" in _class_vars(cls)
+        if concrete and "name" not in cls.__dict__:
+            cls.name = f"{cls.context}.{cls.__name__}"
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            return
+        ce_type = cls.ce_type()
+        if not CE_TYPE.match(ce_type):
+            raise ValueError(f"event type {ce_type!r} is not <context>.<Name>.v<N>")
+        existing = _REGISTRY.get(ce_type) if cls.registered else None
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            raise ValueError(f"event type {ce_type} is defined twice")
+        if cls.key_field is not None and cls.key_field not in cls.model_fields:
+            raise ValueError(f"{ce_type}: key {cls.key_field!r} is not one of its fields")
+        if cls.key_field is None and cls.subject is Event.subject:
+            raise ValueError(f"{ce_type}: name its key field (key=...) or override subject()")
+        if not hasattr(cls, "topic"):
+            raise ValueError(f"{ce_type}: no topic (topic=... on it or on its base)")
+        if cls.registered:
             _REGISTRY[ce_type] = cls
 
     @classmethod
@@ -58,10 +104,18 @@ class Event(BaseModel):
         return f"{cls.name}.v{cls.version}"
 
     def subject(self) -> str:
-        raise NotImplementedError
+        """The aggregate id, used as the Kafka key: the value of the ``key`` field."""
+        if self.key_field is None:
+            raise NotImplementedError
+        return str(getattr(self, self.key_field))
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
+
+
+def _class_vars(cls: type) -> set[str]:
+    """The class variables set on ``cls`` or a base (not merely annotated)."""
+    return {name for klass in cls.__mro__ for name in vars(klass)}
 
 
 class ForeignEvent(Event):

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from common.events import ForeignEvent
 
 REGISTRATION_TOPIC = "registration.events"
 
 
-class PropertyRegistered(ForeignEvent):
-    """A rental building was registered: one more building a grid's notices reach."""
+class RegistrationEvent(ForeignEvent, context="registration", topic=REGISTRATION_TOPIC):
+    """A reader of one of registration's events: ``registration.<ClassName>.v1``."""
 
-    name: ClassVar[str] = "registration.PropertyRegistered"
-    topic: ClassVar[str] = REGISTRATION_TOPIC
+
+class PropertyRegistered(RegistrationEvent, key="property_id"):
+    """A rental building was registered: one more building a grid's notices reach."""
 
     # No limits of its own: registration's schema sets none, and a reader stricter than
     # its writer would dead-letter valid events (the contract check refuses that).
     property_id: str
     grid_id: str
-
-    def subject(self) -> str:
-        return self.property_id

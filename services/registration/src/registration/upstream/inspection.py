@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +33,12 @@ from common.events import ForeignEvent
 
 INSPECTION_TOPIC = "inspection.events"
 FINDINGS_TOPIC = "inspection.findings.restricted"
+
+
+class InspectionEvent(ForeignEvent, context="inspection", topic=INSPECTION_TOPIC):
+    """A reader of one of inspection's events: ``inspection.<ClassName>.v1``."""
+
+
 """Restricted: inspection findings with personal data; readable by registration only."""
 
 
@@ -46,12 +51,9 @@ class DiscoveredRoom(BaseModel):
     )
 
 
-class PropertyDiscovered(ForeignEvent):
+class PropertyDiscovered(InspectionEvent, key="sweep_id"):
     """A sweep found a rental building (with its rooms) that was not registered."""
 
-    name: ClassVar[str] = "inspection.PropertyDiscovered"
-    version: ClassVar[int] = 1
-    topic: ClassVar[str] = INSPECTION_TOPIC
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -89,10 +91,6 @@ class PropertyDiscovered(ForeignEvent):
         max_length=200, description="Account of the officer who recorded the building"
     )
 
-    def subject(self) -> str:
-        # One sweep's findings in order; the sweep is inspection's aggregate.
-        return self.sweep_id
-
 
 class VerificationOutcome(StrEnum):
     """What the officer found at the property."""
@@ -103,12 +101,9 @@ class VerificationOutcome(StrEnum):
     MOVED_AWAY = "moved_away"
 
 
-class VerificationCompleted(ForeignEvent):
+class VerificationCompleted(InspectionEvent, key="property_id"):
     """An officer verified a lead (UnregisteredOccupantSuspected) on site."""
 
-    name: ClassVar[str] = "inspection.VerificationCompleted"
-    version: ClassVar[int] = 1
-    topic: ClassVar[str] = INSPECTION_TOPIC
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -148,21 +143,14 @@ class VerificationCompleted(ForeignEvent):
             raise ValueError("room_no and moved_in_on are only given with outcome resides_here")
         return self
 
-    def subject(self) -> str:
-        # Keyed like registration's lead events: one property's verifications in order.
-        return self.property_id
 
-
-class OccupantFound(ForeignEvent):
+class OccupantFound(InspectionEvent, key="property_id", topic=FINDINGS_TOPIC):
     """RESTRICTED. An officer found an occupant in a room on a visit (spot-check or sweep).
 
     Registration declares the residence on the officer's behalf (channel ``officer``, which
     does not count as a self-declaration). Keyed by the property id.
     """
 
-    name: ClassVar[str] = "inspection.OccupantFound"
-    version: ClassVar[int] = 1
-    topic: ClassVar[str] = FINDINGS_TOPIC
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -192,6 +180,3 @@ class OccupantFound(ForeignEvent):
     )
     found_at: datetime
     officer_id: str = Field(description="The officer who recorded the finding")
-
-    def subject(self) -> str:
-        return self.property_id
