@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from common.db import inbox, outbox
 from common.envelope import Envelope
-from registration.entrypoints.consumers import FIGURES_GROUP
+from registration.entrypoints.figures_consumers import FIGURES_GROUP
 from registration.events import TOPIC
 from tests.integration.services import (
     ServiceProcess,

@@ -2,11 +2,6 @@
 
 from common.db import runtime_metadata
 from common.migrations import run_env
-from registration.adapters import (
-    employment_tables,  # noqa: F401  (its tables join metadata)
-    places_tables,  # noqa: F401  (its tables join metadata)
-    reconciliation_tables,  # noqa: F401  (joins metadata)
-)
-from registration.adapters.tables import metadata
+from registration.adapters.metadata import all_tables
 
-run_env([metadata, runtime_metadata])
+run_env([all_tables(), runtime_metadata])

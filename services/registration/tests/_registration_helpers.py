@@ -19,7 +19,8 @@ from common.auth import mint_token
 from common.db import idempotency_keys, outbox
 from common.pii import PiiCipher
 from common.testing import Record, drain
-from registration.adapters.tables import persons, properties, residences
+from registration.adapters.persons_tables import persons
+from registration.adapters.residences_tables import properties, residences
 from registration.domain.identity import check_character
 
 JWT_SECRET = "registration-test-jwt-secret-0123456789"

@@ -9,17 +9,20 @@ from pathlib import Path
 from common.service import Kit, Parts, Service, Topic
 from registration.app.agreements import EXPIRY_TIMER, AgreementService
 from registration.app.employment import RETURN_TIMER, EmploymentService
-from registration.app.handlers import RegistrationService
 from registration.app.places import PlacesService
 from registration.app.reconciliation import ReconciliationService
-from registration.entrypoints.consumers import register_consumers
+from registration.app.residences import ResidenceService
+from registration.entrypoints.agreements_http import build_agreements_router
 from registration.entrypoints.employment_http import build_employment_router
+from registration.entrypoints.figures_consumers import register_figures_consumer
+from registration.entrypoints.figures_http import build_figures_router
 from registration.entrypoints.findings_consumers import register_finding_consumer
-from registration.entrypoints.http import build_router
+from registration.entrypoints.persons_http import build_persons_router
 from registration.entrypoints.places_consumers import register_places_consumers
 from registration.entrypoints.places_http import build_places_router
 from registration.entrypoints.reconciliation_consumers import register_reconciliation_consumers
 from registration.entrypoints.reconciliation_http import build_reconciliation_router
+from registration.entrypoints.residences_http import build_residences_router
 from registration.events import PERSONS_TOPIC, TOPIC
 from registration.settings import RegistrationSettings
 
@@ -28,7 +31,7 @@ def wire(kit: Kit[RegistrationSettings]) -> Parts:
     """Registration's handlers, each built once, and the routes and consumers over them."""
     settings, runtime = kit.settings, kit.runtime
     publisher, clock, cipher = kit.publisher, kit.clock, kit.cipher
-    declarations = RegistrationService(
+    declarations = ResidenceService(
         publisher=publisher, clock=clock, cipher=cipher, policy=settings.declaration_policy()
     )
     places = PlacesService(
@@ -49,11 +52,15 @@ def wire(kit: Kit[RegistrationSettings]) -> Parts:
         sightings_retention_days=settings.sightings_retention_days,
     )
     return Parts(
+        # One router per feature. Agreements first: its /properties/without-agreement and
+        # /employers/without-agreement must not be taken for /properties/{id} and
+        # /employers/{id}.
         routers=[
-            # First: its /properties/without-agreement and /employers/without-agreement
-            # must not be taken for /properties/{id} and /employers/{id}.
-            build_places_router(runtime, places, agreements),
-            build_router(runtime, declarations),
+            build_agreements_router(runtime, agreements),
+            build_places_router(runtime, places),
+            build_figures_router(runtime, agreements.policy),
+            build_residences_router(runtime, declarations),
+            build_persons_router(runtime, declarations),
             build_employment_router(
                 runtime,
                 employment,
@@ -70,7 +77,7 @@ def wire(kit: Kit[RegistrationSettings]) -> Parts:
             ),
         ],
         consumers=[
-            register_consumers,
+            register_figures_consumer,
             partial(register_places_consumers, places=places),
             partial(
                 register_reconciliation_consumers,

@@ -6,7 +6,8 @@ import pytest
 from _registration_helpers import NOW, Registration, id_number
 
 from common.db import idempotency_keys, outbox
-from registration.adapters.tables import persons, pii_access_log, properties, residences
+from registration.adapters.persons_tables import persons, pii_access_log
+from registration.adapters.residences_tables import properties, residences
 
 
 async def _nothing_declared(svc: Registration) -> bool:

@@ -22,7 +22,7 @@ from _registration_helpers import Registration
 
 from common.clock import FakeClock
 from common.db import idempotency_keys, outbox, timers
-from registration.adapters.places_tables import agreements
+from registration.adapters.agreements_tables import agreements
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from _places_helpers import register_grid, signed, staff
 from _registration_helpers import Registration, id_number
 from sqlalchemy import insert
 
+from registration.adapters import figures_repository as figures
 from registration.adapters.employment_tables import employers, employments
-from registration.adapters.tables import grid_month_figures, properties, residences, rooms
-from registration.app import figures
+from registration.adapters.figures_tables import grid_month_figures
+from registration.adapters.residences_tables import properties, residences, rooms
 
 
 async def test_a_grids_base_figures_count_what_is_registered_now(

@@ -10,8 +10,8 @@ import pytest
 from _registration_helpers import DLQ, TOPIC, Record, Registration
 
 from common.inbox import PoisonMessage
-from registration.adapters.tables import grid_month_figures
-from registration.entrypoints.consumers import FIGURES_GROUP
+from registration.adapters.figures_tables import grid_month_figures
+from registration.entrypoints.figures_consumers import FIGURES_GROUP
 from registration.entrypoints.reconciliation_consumers import RECONCILIATION_GROUP
 from registration.events import ResidenceDeclared
 

@@ -7,7 +7,8 @@ import json
 from _registration_helpers import MONTH, NOW, Registration, id_number
 
 from common.pii import mask_id_number
-from registration.adapters.tables import persons, properties, residences, rooms
+from registration.adapters.persons_tables import persons
+from registration.adapters.residences_tables import properties, residences, rooms
 from registration.events import PropertyRegistered, ResidenceDeclared
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from common.db import idempotency_keys, outbox, timers
 from common.pii import mask_id_number
 from registration.adapters.employment_tables import employers, employments
-from registration.adapters.tables import persons
+from registration.adapters.persons_tables import persons
 
 
 async def _state(svc: Registration) -> dict[str, int]:

@@ -20,7 +20,7 @@ from _registration_helpers import Registration, id_number
 
 from common.db import idempotency_keys, outbox
 from registration.adapters.employment_tables import employments, roster_uploads
-from registration.adapters.tables import persons
+from registration.adapters.persons_tables import persons
 
 MAX_ROWS = 50
 MAX_BYTES = 8_000

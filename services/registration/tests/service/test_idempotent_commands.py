@@ -5,7 +5,8 @@ from __future__ import annotations
 from _registration_helpers import Registration
 
 from common.db import idempotency_keys, outbox
-from registration.adapters.tables import persons, properties, residences
+from registration.adapters.persons_tables import persons
+from registration.adapters.residences_tables import properties, residences
 
 
 async def _footprint(svc: Registration) -> dict[str, int]:

@@ -18,7 +18,7 @@ from _registration_helpers import NOW, Registration, id_number
 from common.db import idempotency_keys, outbox
 from common.outbox import SEALED_PREFIX
 from common.pii import mask_id_number
-from registration.adapters.tables import person_identity_history, persons, pii_access_log
+from registration.adapters.persons_tables import person_identity_history, persons, pii_access_log
 from registration.events import PERSONS_TOPIC
 
 

@@ -22,10 +22,10 @@ from _registration_helpers import NOW, Registration, id_number
 from common.auth import Principal
 from common.db import idempotency_keys, outbox
 from common.errors import DomainError, Forbidden
+from registration.adapters.persons_tables import person_identity_history
 from registration.adapters.places_tables import grids, parties, property_managers
-from registration.adapters.tables import person_identity_history
+from registration.app.access import authorize_property_access
 from registration.app.place_checks import require_grid
-from registration.app.places import authorize_property_access
 
 
 async def test_an_administrator_registers_a_grid_and_it_is_published(

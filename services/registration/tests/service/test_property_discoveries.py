@@ -19,7 +19,7 @@ from faststream.kafka import KafkaMessage
 from common.db import outbox
 from common.inbox import raw_body
 from registration.adapters.places_tables import property_discoveries
-from registration.adapters.tables import properties, rooms
+from registration.adapters.residences_tables import properties, rooms
 from registration.events import PropertyRegistered
 from registration.upstream.inspection import DiscoveredRoom
 

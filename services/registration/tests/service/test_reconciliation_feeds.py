@@ -22,8 +22,8 @@ from _registration_helpers import NOW, Registration
 
 from common.clock import FakeClock
 from common.db import idempotency_keys
+from registration.adapters.persons_tables import persons
 from registration.adapters.reconciliation_tables import access_entry_keys, access_sightings
-from registration.adapters.tables import persons
 
 MAX_ENTRIES = 20
 MAX_BYTES = 8_000

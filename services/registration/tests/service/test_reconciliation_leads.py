@@ -26,7 +26,7 @@ from _registration_helpers import NOW, Registration
 
 from common.pii import mask_id_number
 from registration.adapters.reconciliation_tables import five_elements_lists, leads
-from registration.adapters.tables import residences
+from registration.adapters.residences_tables import residences
 
 MAX_LIST_ROWS = 30
 

@@ -16,7 +16,8 @@ from _persons_helpers import (
 from _registration_helpers import MONTH, Registration, id_number
 
 from common.db import idempotency_keys, outbox
-from registration.adapters.tables import persons, residences
+from registration.adapters.persons_tables import persons
+from registration.adapters.residences_tables import residences
 
 
 async def declared(svc: Registration, **overrides: object) -> tuple[str, dict[str, object]]:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from _registration_helpers import Registration, id_number
 
-from registration.adapters.tables import persons, properties
+from registration.adapters.persons_tables import persons
+from registration.adapters.residences_tables import properties
 
 
 def _locs(response: Any) -> list[list[Any]]:

@@ -6,7 +6,8 @@ import pytest
 
 from common.auth import Principal
 from common.errors import Forbidden
-from registration.app.handlers import authorize_property, channel_of
+from registration.app.access import authorize_property
+from registration.app.residences import channel_of
 from registration.events import Channel
 
 

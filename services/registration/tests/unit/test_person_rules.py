@@ -9,7 +9,7 @@ import pytest
 
 from common.errors import DomainError
 from registration.domain.identity import Gender, ResidentId, check_character
-from registration.domain.person import Identity, Person, checked_name, checked_phone
+from registration.domain.persons import Identity, Person, checked_name, checked_phone
 from registration.events import (
     PERSONS_TOPIC,
     TOPIC,

@@ -8,8 +8,8 @@ import pytest
 
 from common.errors import DomainError
 from registration.domain.identity import ResidentId, check_character
-from registration.domain.model import Property, Room
 from registration.domain.policy import DeclarationPolicy
+from registration.domain.residences import Property, Room
 from registration.events import Channel, PropertyRegistered, ResidenceDeclared, RoomCapacity
 
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday

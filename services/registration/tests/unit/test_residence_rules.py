@@ -8,8 +8,8 @@ import pytest
 
 from common.errors import DomainError
 from registration.domain.identity import ResidentId, check_character
-from registration.domain.model import Property, Residence, Room
 from registration.domain.policy import DeclarationPolicy
+from registration.domain.residences import Property, Residence, Room
 from registration.events import (
     Channel,
     ResidenceDeclared,

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registration.adapters.agreements_tables import agreements
 from registration.adapters.employment_repository import as_utc
 from registration.adapters.employment_tables import employers
-from registration.adapters.places_tables import agreements
-from registration.adapters.tables import properties, residences
+from registration.adapters.residences_tables import properties, residences
 from registration.domain.agreements import (
     Agreement,
     AgreementKind,

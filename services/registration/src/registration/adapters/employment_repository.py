@@ -17,6 +17,7 @@ from registration.adapters.employment_tables import (
     employments,
     roster_uploads,
 )
+from registration.adapters.persons_tables import persons
 from registration.domain.employment import Employer, Employment
 from registration.events import EmployerReturnFiled, EmploymentDeclared, EmploymentEnded
 
@@ -253,3 +254,39 @@ async def ensure_timer(
         return False
     await durable_timers.schedule(session, kind=kind, key=key, due_at=due_at, payload=payload)
     return True
+
+
+# -- reads of the HTTP API -----------------------------------------------------------------
+
+
+async def employer_row(session: AsyncSession, employer_id: str) -> Any:
+    """An employer's row as the API shows it, or None."""
+    return (await session.execute(select(employers).where(employers.c.id == employer_id))).first()
+
+
+async def employment_counts(session: AsyncSession, employer_id: str) -> tuple[int, int]:
+    """An employer's current employments and every employment it declared."""
+    row = (
+        await session.execute(
+            select(func.count().filter(employments.c.left_on.is_(None)), func.count()).where(
+                employments.c.employer_id == employer_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def employments_of(
+    session: AsyncSession, employer_id: str, *, active: bool, limit: int, offset: int
+) -> list[Any]:
+    """An employer's employments, newest hire first, each with its person's encrypted id
+    number (from the person's current record, so that a corrected number shows too)."""
+    query = (
+        select(employments, persons.c.id_number_enc)
+        .join(persons, persons.c.person_ref == employments.c.person_ref)
+        .where(employments.c.employer_id == employer_id)
+    )
+    if active:
+        query = query.where(employments.c.left_on.is_(None))
+    query = query.order_by(employments.c.hired_on.desc(), employments.c.id)
+    return list((await session.execute(query.limit(limit).offset(offset))).all())

@@ -1,6 +1,6 @@
 """Employment tables: employers, their employments, monthly returns and roster uploads.
 
-On the same ``metadata`` as :mod:`registration.adapters.tables` (one migration history).
+On the one ``metadata`` of :mod:`registration.adapters.metadata` (one migration history).
 Persons are referred to by ``person_ref``; their personal data stays in ``persons``.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from common.db import UtcDateTime
-from registration.adapters.tables import metadata
+from registration.adapters.metadata import metadata
 
 employers = Table(
     "employers",

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registration.adapters.persons_tables import persons
 from registration.adapters.places_tables import (
     grids,
     parties,
     property_discoveries,
     property_managers,
 )
-from registration.adapters.tables import persons, properties
+from registration.adapters.residences_tables import properties
 from registration.domain.places import Grid, ManagerKind, Party, PartyKind, PropertyManagers
 
 # -- grids -------------------------------------------------------------------------------

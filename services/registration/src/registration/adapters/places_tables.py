@@ -1,7 +1,5 @@
-"""Places and agreements tables: grids, parties, property managers, sweep discoveries,
-responsibility agreements.
+"""Places tables: grids, parties, property managers, sweep discoveries.
 
-On the same ``metadata`` as :mod:`registration.adapters.tables` (one migration history).
 ``properties.grid_id`` and ``employers.grid_id`` are not foreign keys to ``grids``: both
 were registered before the grid registry existed (see the hook in the README).
 """
@@ -10,9 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    CheckConstraint,
     Column,
-    Date,
     ForeignKeyConstraint,
     Index,
     String,
@@ -21,8 +17,7 @@ from sqlalchemy import (
 )
 
 from common.db import UtcDateTime
-from registration.adapters import employment_tables  # noqa: F401  (agreements refer to employers)
-from registration.adapters.tables import metadata
+from registration.adapters.metadata import metadata
 
 grids = Table(
     "grids",
@@ -92,43 +87,4 @@ property_discoveries = Table(
     Column("confirmed_by", String(200), nullable=True),
     Column("confirmed_at", UtcDateTime, nullable=True),
     Index("ix_property_discoveries_grid_status", "grid_id", "status"),
-)
-
-agreements = Table(
-    "agreements",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("kind", String(20), nullable=False),
-    Column("subject_key", String(200), nullable=False),
-    Column("signatory_party_id", String(100), nullable=False, index=True),
-    Column("counterpart_office", String(200), nullable=False),
-    Column("property_id", String(36), nullable=True),
-    Column("employer_id", String(36), nullable=True),
-    Column("grid_id", String(50), nullable=False),
-    Column("signed_on", Date, nullable=False),
-    Column("valid_from", Date, nullable=False),
-    Column("valid_until", Date, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("supersedes", String(36), nullable=True),
-    Column("superseded_by", String(36), nullable=True),
-    Column("revoked_reason", String(500), nullable=True),
-    Column("recorded_by", String(200), nullable=False),
-    Column("recorded_at", UtcDateTime, nullable=False),
-    Column("status_changed_at", UtcDateTime, nullable=True),
-    ForeignKeyConstraint(["property_id"], ["properties.id"]),
-    ForeignKeyConstraint(["employer_id"], ["employers.id"]),
-    CheckConstraint("(property_id IS NULL) <> (employer_id IS NULL)", name="one_subject"),
-    # At most one active agreement per subject, whatever the races.
-    Index(
-        "uq_agreements_active_subject",
-        "subject_key",
-        unique=True,
-        postgresql_where=text("status = 'active'"),
-        sqlite_where=text("status = 'active'"),
-    ),
-    # "Without a valid agreement" (active ones, and the last one of any status) and the
-    # base figures look agreements up by property, by employer and by grid.
-    Index("ix_agreements_property", "property_id", "kind", "status"),
-    Index("ix_agreements_employer", "employer_id", "status"),
-    Index("ix_agreements_grid_status", "grid_id", "status", "kind"),
 )

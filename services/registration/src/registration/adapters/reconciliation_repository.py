@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registration.adapters.persons_tables import persons
 from registration.adapters.reconciliation_tables import (
     access_entry_keys,
     access_sightings,
@@ -26,7 +27,7 @@ from registration.adapters.reconciliation_tables import (
     leads,
     property_addresses,
 )
-from registration.adapters.tables import persons, properties, residences
+from registration.adapters.residences_tables import properties, residences
 from registration.domain.reconciliation import DaySighting, SubjectKind
 
 T = TypeVar("T")
@@ -446,6 +447,11 @@ async def open_lead_pairs(session: AsyncSession, pairs: Sequence[Pair]) -> set[P
         )
         found.update((row.subject_hash, row.property_id) for row in rows)
     return found
+
+
+async def record_list(session: AsyncSession, **values: Any) -> None:
+    """Remember an applied five-elements list (its content hash answers a repeat)."""
+    await session.execute(five_elements_lists.insert().values(**values))
 
 
 async def list_by_content(session: AsyncSession, sha256: str) -> Any:

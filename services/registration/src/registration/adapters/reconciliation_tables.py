@@ -1,6 +1,6 @@
 """Reconciliation tables: aggregated sightings, entry keys, leads, address index, lists.
 
-On the same ``metadata`` as :mod:`registration.adapters.tables` (one migration history).
+On the one ``metadata`` of :mod:`registration.adapters.metadata` (one migration history).
 Nothing here holds an identity number: persons are the keyed hash of theirs
 (``subject_hash``, equal to ``persons.id_hash``) and a masked copy on leads.
 """
@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from common.db import UtcDateTime
-from registration.adapters.tables import metadata
+from registration.adapters.metadata import metadata
 
 # Access-control entries, aggregated: one row per (subject, property, local day) however
 # many entries there were. This is what keeps a city's tens of millions of entries a day

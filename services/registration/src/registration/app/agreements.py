@@ -24,7 +24,7 @@ from common.errors import DomainError, NotFound
 from common.publisher import Publisher
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
-from registration.app.places import authorize_grid_staff
+from registration.app.access import authorize_grid
 from registration.domain.agreements import (
     Agreement,
     AgreementKind,
@@ -81,7 +81,7 @@ class AgreementService:
             employer = await repo.load_employer_row(session, cmd.employer_id or "", for_update=True)
             if employer is None:
                 raise DomainError("employer_id", "no such employer")
-            authorize_grid_staff(principal, employer.grid_id)
+            authorize_grid(principal, employer.grid_id)
             if signatory not in (None, employer.credit_code):
                 raise DomainError(
                     "signatory_party_id", "the employer itself signs (its credit code)"
@@ -97,7 +97,7 @@ class AgreementService:
         )
         if prop is None:
             raise DomainError("property_id", "no such property")
-        authorize_grid_staff(principal, prop.grid_id)
+        authorize_grid(principal, prop.grid_id)
         if cmd.kind is AgreementKind.LANDLORD:
             signatory = signatory or prop.landlord_id
             managers = await places_repository.load_managers(session, prop)
@@ -147,7 +147,7 @@ class AgreementService:
         agreement = await repo.load_agreement(session, agreement_id, for_update=True)
         if agreement is None:
             raise NotFound("agreement", agreement_id)
-        authorize_grid_staff(principal, agreement.subject.grid_id)
+        authorize_grid(principal, agreement.subject.grid_id)
         return agreement
 
     async def renew(

@@ -1,6 +1,6 @@
 """Employment command handlers and the monthly-return deadline timer.
 
-Same shape as :mod:`registration.app.handlers`: load, check who may act, call the
+Same shape as :mod:`registration.app.residences`: load, check who may act, call the
 domain, save, stage the events in the outbox, all in the caller's transaction.
 """
 
@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Trace
-from common.errors import DomainError, Forbidden, NotFound
+from common.errors import DomainError, NotFound
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
 from registration.adapters import employment_repository as repo
-from registration.app.handlers import OFFICE_ROLES
+from registration.app.access import authorize_employer
 from registration.app.persons import Declared, PersonRecords
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode
@@ -84,18 +84,6 @@ def employer_channel(principal: Principal) -> EmployerChannel:
     if principal.role == "employer":
         return EmployerChannel.EMPLOYER_SELF_DECLARATION
     return EmployerChannel.OFFICER
-
-
-def authorize_employer(principal: Principal, *, grid_id: str, credit_code: str) -> None:
-    """An employer acts only as itself (``party_id`` = its credit code); staff in their grids."""
-    if principal.role == "employer":
-        if (principal.party_id or "").strip().upper() != credit_code:
-            raise Forbidden("an employer acts only for itself (party_id = its credit code)")
-    elif principal.role in OFFICE_ROLES:
-        if not principal.covers_grid(grid_id):
-            raise Forbidden(f"grid {grid_id} is outside the caller's grids")
-    else:
-        raise Forbidden(f"role {principal.role} may not act on employers")
 
 
 # Domain fields of a hire/leave -> the roster's column names.

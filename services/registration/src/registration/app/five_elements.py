@@ -32,7 +32,6 @@ from common.envelope import Trace
 from common.errors import DomainError
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import reconciliation_repository as repo
-from registration.adapters.reconciliation_tables import five_elements_lists
 from registration.app.leads import Candidate, Leads
 from registration.domain.identity import ResidentId
 from registration.domain.reconciliation import (
@@ -177,18 +176,17 @@ async def apply_list(
         "errors": [e.as_dict() for e in errors],
     }
     if resolved:  # a list that resolved nothing is not remembered: it may be sent again
-        await session.execute(
-            five_elements_lists.insert().values(
-                id=list_id,
-                content_sha256=parsed.sha256,
-                rows=parsed.rows,
-                valid=len(resolved),
-                rejected=len(errors),
-                leads_opened=opened,
-                report=report,
-                uploaded_by=principal.sub,
-                uploaded_at=leads.clock.now(),
-            )
+        await repo.record_list(
+            session,
+            id=list_id,
+            content_sha256=parsed.sha256,
+            rows=parsed.rows,
+            valid=len(resolved),
+            rejected=len(errors),
+            leads_opened=opened,
+            report=report,
+            uploaded_by=principal.sub,
+            uploaded_at=leads.clock.now(),
         )
     return 201, {**report, "already_applied": False}
 

@@ -24,7 +24,7 @@ from common.inbox import PoisonMessage
 from common.pii import PiiCipher
 from common.publisher import Publisher
 from registration.adapters import reconciliation_repository as repo
-from registration.app.handlers import DeclareMoveIn, RegistrationService
+from registration.app.residences import DeclareMoveIn, ResidenceService
 from registration.domain.reconciliation import Evidence, LeadPolicy, subject_ref
 from registration.events import (
     LeadClosed,
@@ -66,7 +66,7 @@ class Leads:
         clock: Clock,
         cipher: PiiCipher,
         policy: LeadPolicy,
-        declarations: RegistrationService,
+        declarations: ResidenceService,
     ) -> None:
         self.publisher = publisher
         self.clock = clock

@@ -1,6 +1,6 @@
 """Places handlers: grids, parties, property managers, and buildings found on sweeps.
 
-Same shape as :mod:`registration.app.handlers`: load, check who may act, call the
+Same shape as :mod:`registration.app.residences`: load, check who may act, call the
 domain, save, stage the events in the outbox, all in the caller's transaction.
 """
 
@@ -21,13 +21,11 @@ from common.errors import DomainError, Forbidden, NotFound
 from common.pii import PiiCipher
 from common.publisher import Publisher
 from registration.adapters import places_repository as repo
-from registration.adapters import repository
-from registration.app.handlers import OFFICE_ROLES, authorize_property
+from registration.adapters import residences_repository as repository
+from registration.app.access import authorize_grid, authorize_party, authorize_property
 from registration.app.persons import Declared, Known, PersonRecords
-from registration.app.place_checks import acts_as_manager
 from registration.domain.identity import ResidentId
-from registration.domain.model import Property, Room
-from registration.domain.person import checked_name, checked_phone
+from registration.domain.persons import checked_name, checked_phone
 from registration.domain.places import (
     DiscoveryStatus,
     Grid,
@@ -37,6 +35,7 @@ from registration.domain.places import (
     normalise_address,
 )
 from registration.domain.policy import CHINA_TIME
+from registration.domain.residences import Property, Room
 from registration.events import Channel, PropertyRegistered
 from registration.upstream.inspection import PropertyDiscovered
 
@@ -44,8 +43,6 @@ log = structlog.get_logger(__name__)
 
 INSPECTION_SWEEP = "inspection_sweep"
 """``properties.channel`` of a building registered from a sweep (the event says officer)."""
-
-SELF_ROLES = frozenset({"landlord", "employer"})
 
 
 @dataclass(frozen=True)
@@ -75,29 +72,6 @@ class AssignManager:
     property_id: str
     party_id: str
     kind: ManagerKind
-
-
-async def authorize_property_access(
-    session: AsyncSession, principal: Principal, *, property_id: str, grid_id: str, landlord_id: str
-) -> None:
-    """:func:`authorize_property`, and a current manager acts for the property too."""
-    if await acts_as_manager(session, principal, property_id=property_id, landlord_id=landlord_id):
-        return
-    authorize_property(principal, grid_id=grid_id, landlord_id=landlord_id)
-
-
-def authorize_grid_staff(principal: Principal, grid_id: str) -> None:
-    if principal.role not in OFFICE_ROLES or not principal.covers_grid(grid_id):
-        raise Forbidden(f"grid {grid_id} is outside the caller's grids")
-
-
-def authorize_party(principal: Principal, party_id: str) -> None:
-    """Office staff, or the party itself (a landlord or employer token with its id)."""
-    if principal.role in OFFICE_ROLES:
-        return
-    if principal.role in SELF_ROLES and principal.party_id == party_id:
-        return
-    raise Forbidden("a landlord or employer registers and reads only itself as a party")
 
 
 def discovered_property(
@@ -372,7 +346,7 @@ class PlacesService:
         row = await repo.load_discovery(session, discovery_id, for_update=True)
         if row is None:
             raise NotFound("discovery", discovery_id)
-        authorize_grid_staff(principal, row.grid_id)
+        authorize_grid(principal, row.grid_id)
         if row.status != DiscoveryStatus.PENDING_CONFIRMATION.value:
             raise DomainError("discovery_id", f"is {row.status}, not pending confirmation")
         if not landlord_id.strip():

@@ -1,6 +1,6 @@
 """Reconciliation: access-control entries in, leads out; the facade of the consumers and routes.
 
-Same shape as :mod:`registration.app.handlers`: everything happens in the caller's
+Same shape as :mod:`registration.app.residences`: everything happens in the caller's
 transaction (an HTTP command's, or a consumer batch's), events are staged in the outbox.
 
 An access-control batch is applied with a fixed number of statements whatever its size:
@@ -32,8 +32,8 @@ from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
 from registration.adapters import reconciliation_repository as repo
 from registration.app.five_elements import FiveElementsList, apply_list
-from registration.app.handlers import RegistrationService
 from registration.app.leads import Candidate, Leads
+from registration.app.residences import ResidenceService
 from registration.domain.identity import ResidentId
 from registration.domain.reconciliation import (
     AccessEntry,
@@ -53,9 +53,6 @@ ACCESS_ENTRIES = PromCounter(
     "Access-control entries by channel (http, kafka) and outcome (applied, duplicate, rejected)",
     ["channel", "outcome"],
 )
-
-FEED_ROLES = frozenset({"system"})
-LIST_ROLES = frozenset({"system", "officer", "admin"})
 
 
 # No control characters (PostgreSQL refuses NUL in text): an entry that validates can be stored.
@@ -124,7 +121,7 @@ class ReconciliationService:
         clock: Clock,
         cipher: PiiCipher,
         policy: LeadPolicy,
-        declarations: RegistrationService,
+        declarations: ResidenceService,
         sightings_retention_days: int = 90,
         purge_interval: timedelta = timedelta(hours=1),
         identity_cache_size: int = 50_000,

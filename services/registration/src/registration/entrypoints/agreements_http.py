@@ -15,14 +15,16 @@ from common.errors import DomainError, NotFound
 from common.runtime import Runtime
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
+from registration.app.access import (
+    OFFICE_ROLES,
+    READ,
+    WRITE,
+    authorize_employer,
+    authorize_grid,
+    authorize_property_access,
+)
 from registration.app.agreements import AgreementService, RenewAgreement, SignAgreement
-from registration.app.employment import authorize_employer
-from registration.app.handlers import OFFICE_ROLES
-from registration.app.places import authorize_grid_staff, authorize_property_access
 from registration.domain.agreements import AgreementKind, AgreementStatus, Terms
-
-WRITE = "registration:write"
-READ = "registration:read"
 
 Reader = Annotated[Principal, Depends(requires(READ))]
 Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
@@ -246,7 +248,7 @@ def build_agreements_router(runtime: Runtime, service: AgreementService) -> APIR
     async def properties_without_agreement(
         principal: Staff, grid_id: GridQuery, limit: Limit = 100, offset: Offset = 0
     ) -> dict[str, Any]:
-        authorize_grid_staff(principal, grid_id)
+        authorize_grid(principal, grid_id)
         day = today()
         async with sessions() as session:
             total, rows = await repo.properties_without_agreement(
@@ -276,7 +278,7 @@ def build_agreements_router(runtime: Runtime, service: AgreementService) -> APIR
     async def employers_without_agreement(
         principal: Staff, grid_id: GridQuery, limit: Limit = 100, offset: Offset = 0
     ) -> dict[str, Any]:
-        authorize_grid_staff(principal, grid_id)
+        authorize_grid(principal, grid_id)
         day = today()
         async with sessions() as session:
             total, rows = await repo.employers_without_agreement(

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
 from common.auth import Principal, requires
 from common.commands import Command, command
@@ -19,20 +18,16 @@ from common.pii import mask_id_number
 from common.runtime import Runtime
 from common.uploads import decode_text, read_body, too_large
 from registration.adapters import employment_repository as repo
-from registration.adapters.employment_tables import employers, employments
-from registration.adapters.tables import persons
 from registration.app import roster as roster_csv
+from registration.app.access import READ, WRITE, authorize_employer
 from registration.app.employment import (
     DeclareHire,
     DeclareLeave,
     EmploymentService,
     FileReturn,
     RegisterEmployer,
-    authorize_employer,
 )
 
-WRITE = "registration:write"
-READ = "registration:read"
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 Writer = Annotated[Principal, Depends(requires(WRITE))]
@@ -88,9 +83,7 @@ def build_employment_router(
 
     async def readable_employer(employer_id: str, principal: Principal) -> Any:
         async with sessions() as session:
-            row = (
-                await session.execute(select(employers).where(employers.c.id == employer_id))
-            ).first()
+            row = await repo.employer_row(session, employer_id)
         if row is None:
             raise NotFound("employer", employer_id)
         authorize_employer(principal, grid_id=row.grid_id, credit_code=row.credit_code)
@@ -114,14 +107,7 @@ def build_employment_router(
     async def get_employer(employer_id: EmployerId, principal: Reader) -> dict[str, Any]:
         row = await readable_employer(employer_id, principal)
         async with sessions() as session:
-            counts = (
-                await session.execute(
-                    select(
-                        func.count().filter(employments.c.left_on.is_(None)),
-                        func.count(),
-                    ).where(employments.c.employer_id == employer_id)
-                )
-            ).one()
+            active, declared = await repo.employment_counts(session, employer_id)
         return {
             "employer_id": row.id,
             "credit_code": row.credit_code,
@@ -130,8 +116,8 @@ def build_employment_router(
             "address": row.address,
             "channel": row.channel,
             "registered_at": row.registered_at,
-            "active_employments": counts[0],
-            "employments_declared": counts[1],
+            "active_employments": active,
+            "employments_declared": declared,
         }
 
     @router.get(
@@ -146,23 +132,10 @@ def build_employment_router(
         offset: Offset = 0,
     ) -> dict[str, Any]:
         await readable_employer(employer_id, principal)
-        # The masked number is derived from the person's current record, so that a
-        # corrected identity number shows here too.
-        query = (
-            select(employments, persons.c.id_number_enc)
-            .join(persons, persons.c.person_ref == employments.c.person_ref)
-            .where(employments.c.employer_id == employer_id)
-        )
-        if active:
-            query = query.where(employments.c.left_on.is_(None))
         async with sessions() as session:
-            rows = (
-                await session.execute(
-                    query.order_by(employments.c.hired_on.desc(), employments.c.id)
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
+            rows = await repo.employments_of(
+                session, employer_id, active=active, limit=limit, offset=offset
+            )
         return {
             "employer_id": employer_id,
             "employments": [

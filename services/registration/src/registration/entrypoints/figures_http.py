@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query
 
 from common.auth import Principal, requires
-from common.errors import NotFound
+from common.errors import Forbidden, NotFound
 from common.runtime import Runtime
+from registration.adapters import figures_repository as figures
 from registration.adapters import places_repository
-from registration.app import figures
-from registration.app.handlers import OFFICE_ROLES
-from registration.app.places import authorize_grid_staff
+from registration.app.access import OFFICE_ROLES, READ, authorize_grid
 from registration.domain.agreements import AgreementPolicy
 from registration.domain.policy import Month
 
-READ = "registration:read"
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
@@ -45,7 +43,7 @@ def build_figures_router(runtime: Runtime, policy: AgreementPolicy) -> APIRouter
     async def grid_base_figures(
         grid_id: Annotated[str, Path(max_length=50)], principal: Staff
     ) -> dict[str, Any]:
-        authorize_grid_staff(principal, grid_id)
+        authorize_grid(principal, grid_id)
         today = policy.local_date(runtime.clock.now())
         async with sessions() as session:
             grid = await places_repository.load_grid(session, grid_id)
@@ -56,6 +54,29 @@ def build_figures_router(runtime: Runtime, policy: AgreementPolicy) -> APIRouter
             "community": grid.community if grid else None,
             "as_of": today,
             **per_grid[grid_id],
+        }
+
+    @router.get("/figures/grids/{grid_id}", summary="A grid's monthly declaration figures")
+    async def grid_figures(
+        grid_id: Annotated[str, Path(max_length=50)],
+        principal: Staff,
+        month: Annotated[str, Query(pattern=MONTH_PATTERN)],
+    ) -> dict[str, Any]:
+        authorize_grid(principal, grid_id)
+        async with sessions() as session:
+            row = await figures.grid_month(session, grid_id, month)
+        declarations = row.declarations if row else 0
+        self_declared = row.self_declared if row else 0
+        return {
+            "grid_id": grid_id,
+            "month": month,
+            "declarations": declarations,
+            "self_declared": self_declared,
+            "on_time": row.on_time if row else 0,
+            "over_capacity": row.over_capacity if row else 0,
+            "self_declaration_rate": round(self_declared / declarations, 4)
+            if declarations
+            else None,
         }
 
     @router.get(
@@ -78,9 +99,8 @@ def build_figures_router(runtime: Runtime, policy: AgreementPolicy) -> APIRouter
                 raise NotFound("community", community)
             outside = [g for g in grid_ids if not principal.covers_grid(g)]
             if outside:
-                raise HTTPException(
-                    status.HTTP_403_FORBIDDEN,
-                    f"grids {', '.join(outside)} of {community} are outside the caller's grids",
+                raise Forbidden(
+                    f"grids {', '.join(outside)} of {community} are outside the caller's grids"
                 )
             per_grid = await figures.base_figures(session, grid_ids, today=today)
             last = Month.parse(until) if until else Month.of(today)

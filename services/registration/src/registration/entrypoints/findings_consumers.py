@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from common.inbox import Inbox
 from common.runtime import Runtime
-from registration.app.handlers import RegistrationService
+from registration.app.residences import ResidenceService
 from registration.upstream.inspection import FINDINGS_TOPIC, OccupantFound
 
 FINDINGS_GROUP = "registration.findings"
@@ -17,7 +17,7 @@ FINDINGS_GROUP = "registration.findings"
 """The topics of persons and findings: published to, consumed, and dead letters."""
 
 
-def register_finding_consumer(runtime: Runtime, service: RegistrationService) -> Inbox:
+def register_finding_consumer(runtime: Runtime, service: ResidenceService) -> Inbox:
     """``inspection.OccupantFound`` -> a residence declared with channel ``officer``."""
     findings = runtime.inbox(FINDINGS_GROUP, {OccupantFound: service.on_occupant_found})
     runtime.subscribe(

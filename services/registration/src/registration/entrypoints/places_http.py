@@ -1,9 +1,4 @@
-"""Places HTTP API: grids, parties, property managers, sweep discoveries.
-
-:func:`build_places_router` also carries the agreements and base-figures routes. Include
-it *before* the properties and employers routers: ``/properties/without-agreement`` and
-``/employers/without-agreement`` would otherwise be taken for a property or employer id.
-"""
+"""Places HTTP API: grids, parties, property managers, sweep discoveries."""
 
 from __future__ import annotations
 
@@ -19,24 +14,23 @@ from common.commands import Command, command
 from common.errors import DomainError, NotFound
 from common.runtime import Runtime
 from registration.adapters import places_repository as repo
-from registration.app.agreements import AgreementService
-from registration.app.handlers import OFFICE_ROLES
+from registration.app.access import (
+    OFFICE_ROLES,
+    READ,
+    WRITE,
+    authorize_grid,
+    authorize_party,
+    authorize_property_access,
+)
 from registration.app.places import (
     AssignManager,
     PlacesService,
     RegisterGrid,
     RegisterParty,
-    authorize_grid_staff,
-    authorize_party,
-    authorize_property_access,
     party_view,
 )
 from registration.domain.places import DiscoveryStatus, ManagerKind, PartyKind
-from registration.entrypoints.agreements_http import build_agreements_router
-from registration.entrypoints.figures_http import build_figures_router
 
-WRITE = "registration:write"
-READ = "registration:read"
 GRID_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$"
 
 Writer = Annotated[Principal, Depends(requires(WRITE))]
@@ -121,9 +115,7 @@ def grid_view(row: Any) -> dict[str, Any]:
     }
 
 
-def build_places_router(
-    runtime: Runtime, places: PlacesService, agreements: AgreementService
-) -> APIRouter:
+def build_places_router(runtime: Runtime, places: PlacesService) -> APIRouter:
     router = APIRouter(tags=["places"])
     sessions = runtime.sessionmaker
 
@@ -155,7 +147,7 @@ def build_places_router(
     async def get_grid(
         grid_id: Annotated[str, Path(max_length=50)], principal: Staff
     ) -> dict[str, Any]:
-        authorize_grid_staff(principal, grid_id)
+        authorize_grid(principal, grid_id)
         async with sessions() as session:
             row = await repo.load_grid(session, grid_id)
         if row is None:
@@ -269,7 +261,7 @@ def build_places_router(
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        authorize_grid_staff(principal, grid_id)
+        authorize_grid(principal, grid_id)
         async with sessions() as session:
             total, rows = await repo.list_discoveries(
                 session,
@@ -314,6 +306,4 @@ def build_places_router(
             ),
         )
 
-    router.include_router(build_agreements_router(runtime, agreements))
-    router.include_router(build_figures_router(runtime, agreements.policy))
     return router

@@ -19,20 +19,14 @@ from common.runtime import Runtime
 from common.uploads import decode_text, read_body, too_large
 from registration.adapters import reconciliation_repository as repo
 from registration.app import five_elements
-from registration.app.handlers import OFFICE_ROLES
+from registration.app.access import FEED_ROLES, FEEDS_WRITE, LIST_ROLES, OFFICE_ROLES, READ
 from registration.app.reconciliation import (
     ACCESS_ENTRIES,
-    FEED_ROLES,
-    LIST_ROLES,
     AccessEntryIn,
     ReconciliationService,
     validation_problem,
 )
 from registration.domain.reconciliation import AccessEntry
-
-FEEDS_WRITE = "feeds:write"
-READ = "registration:read"
-
 
 ENTRIES_DOC = (
     'Body: `application/json`, `{"entries": [...]}`; each entry `device_id`, `property_id`, '

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registration.adapters.tables import properties, residences, rooms
-from registration.domain.model import Property, Residence, Room
+from registration.adapters.residences_tables import properties, residences, rooms
+from registration.domain.residences import Property, Residence, Room
 from registration.events import ResidenceDeclared, ResidenceEnded
 
 _ROOM_OCCUPANTS = (
@@ -186,3 +186,39 @@ async def end_residences(
         )
         ended += result.rowcount  # type: ignore[attr-defined]  # CursorResult
     return ended
+
+
+async def property_view(session: AsyncSession, property_id: str) -> dict[str, Any] | None:
+    """A property with its rooms and current residences, as the API shows it; or None."""
+    prop = (await session.execute(select(properties).where(properties.c.id == property_id))).first()
+    if prop is None:
+        return None
+    room_rows = await session.execute(
+        select(rooms).where(rooms.c.property_id == property_id).order_by(rooms.c.room_no)
+    )
+    occupants = await session.execute(
+        select(residences)
+        .where(residences.c.property_id == property_id, residences.c.ended_on.is_(None))
+        .order_by(residences.c.declared_at)
+    )
+    return {
+        "property_id": prop.id,
+        "address": prop.address,
+        "grid_id": prop.grid_id,
+        "landlord_id": prop.landlord_id,
+        "registered_at": prop.registered_at,
+        "rooms": [{"room_no": r.room_no, "capacity": r.capacity} for r in room_rows],
+        "residences": [
+            {
+                "residence_id": o.id,
+                "person_ref": o.person_ref,
+                "room_no": o.room_no,
+                "moved_in_on": o.moved_in_on,
+                "declared_at": o.declared_at,
+                "on_time": o.on_time,
+                "channel": o.channel,
+                "over_capacity": o.over_capacity,
+            }
+            for o in occupants
+        ],
+    }

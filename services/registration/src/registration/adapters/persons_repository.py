@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.pii import PiiCipher
-from registration.adapters.tables import person_identity_history, persons, pii_access_log
+from registration.adapters.persons_tables import person_identity_history, persons, pii_access_log
 from registration.domain.identity import ResidentId
-from registration.domain.person import Identity, Person
+from registration.domain.persons import Identity, Person
 
 _CHUNK = 500  # identity hashes per IN (...) lookup
 
@@ -50,6 +50,11 @@ async def lock_by_hash(session: AsyncSession, hashed: str) -> Any:
     """The record of an identity number, locked until the transaction ends (PostgreSQL)."""
     query = select(persons).where(persons.c.id_hash == hashed).with_for_update()
     return (await session.execute(query)).first()
+
+
+async def load_by_ref(session: AsyncSession, ref: str) -> Any:
+    """A person record by its ref, or None (a read: nothing locked)."""
+    return (await session.execute(select(persons).where(persons.c.person_ref == ref))).first()
 
 
 async def lock_by_ref(session: AsyncSession, ref: str) -> Any:

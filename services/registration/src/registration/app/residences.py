@@ -8,33 +8,28 @@ from datetime import date
 from typing import Any
 
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.auth import Principal
 from common.clock import Clock
 from common.db import ConcurrentWrite
 from common.envelope import Envelope, Trace
-from common.errors import DomainError, Forbidden, NotFound
+from common.errors import DomainError, NotFound
 from common.events import Event
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
-from registration.adapters import repository
-from registration.adapters.tables import grid_month_figures
+from registration.adapters import residences_repository as repository
+from registration.app.access import authorize_property, authorize_property_access
 from registration.app.persons import CorrectPerson, Declared, PersonRecords
-from registration.app.place_checks import acts_as_manager
 from registration.domain.identity import ResidentId
-from registration.domain.model import Property, Room
-from registration.domain.person import checked_name, checked_phone
+from registration.domain.persons import checked_name, checked_phone
 from registration.domain.policy import DeclarationPolicy
-from registration.events import Channel, ResidenceDeclared, ResidenceEnded, ResidenceEndReason
+from registration.domain.residences import Property, Room
+from registration.events import Channel, ResidenceEnded, ResidenceEndReason
 from registration.upstream.inspection import OccupantFound
 
 log = structlog.get_logger(__name__)
-
-OFFICE_ROLES = frozenset({"admin", "officer", "grid_worker"})
 
 
 @dataclass(frozen=True)
@@ -63,18 +58,6 @@ def channel_of(principal: Principal) -> Channel:
     return Channel.OFFICER
 
 
-def authorize_property(principal: Principal, *, grid_id: str, landlord_id: str) -> None:
-    """Landlords act for their own properties; office staff for their grids."""
-    if principal.role == "landlord":
-        if principal.party_id != landlord_id:
-            raise Forbidden("a landlord acts only for their own properties")
-    elif principal.role in OFFICE_ROLES:
-        if not principal.covers_grid(grid_id):
-            raise Forbidden(f"grid {grid_id} is outside the caller's grids")
-    else:
-        raise Forbidden(f"role {principal.role} may not act on properties")
-
-
 @dataclass(frozen=True)
 class EndResidence:
     property_id: str
@@ -91,17 +74,7 @@ class Declarant:
     declared_by: str
 
 
-async def authorize_property_or_manager(
-    session: AsyncSession, principal: Principal, property_id: str, grid_id: str, landlord_id: str
-) -> None:
-    """:func:`authorize_property`, and a current manager of the property acts for it too."""
-    if not await acts_as_manager(
-        session, principal, property_id=property_id, landlord_id=landlord_id
-    ):
-        authorize_property(principal, grid_id=grid_id, landlord_id=landlord_id)
-
-
-class RegistrationService:
+class ResidenceService:
     """The service layer; its dependencies are injected so tests can swap them."""
 
     def __init__(
@@ -150,8 +123,12 @@ class RegistrationService:
             raise NotFound("property", cmd.property_id)
         prop, occupants = loaded
         if principal.role != "person":  # a person may declare where they live, see below
-            await authorize_property_or_manager(
-                session, principal, prop.id, prop.grid_id, prop.landlord_id
+            await authorize_property_access(
+                session,
+                principal,
+                property_id=prop.id,
+                grid_id=prop.grid_id,
+                landlord_id=prop.landlord_id,
             )
         now = self.clock.now()
         person = Declared(
@@ -238,8 +215,12 @@ class RegistrationService:
         loaded = await repository.load_property_room(session, cmd.property_id, residence.room_no)
         assert loaded is not None  # a residence's property exists (foreign key)
         prop, _ = loaded
-        await authorize_property_or_manager(
-            session, principal, prop.id, prop.grid_id, prop.landlord_id
+        await authorize_property_access(
+            session,
+            principal,
+            property_id=prop.id,
+            grid_id=prop.grid_id,
+            landlord_id=prop.landlord_id,
         )
         if ended_on is not None:
             raise DomainError("residence_id", f"ended already (on {ended_on.isoformat()})")
@@ -324,37 +305,3 @@ class RegistrationService:
             )
         except DomainError as exc:
             raise PoisonMessage(f"finding {event.finding_id}: {exc.field}: {exc.message}") from exc
-
-
-async def count_declaration(session: AsyncSession, event: Event, _envelope: Envelope) -> None:
-    """Projection: the grid's monthly declaration figures (declaration rate and more)."""
-    assert isinstance(event, ResidenceDeclared)
-    self_declared = int(event.channel is not Channel.OFFICER)
-    values = {
-        "grid_id": event.grid_id,
-        "month": event.declared_at.strftime("%Y-%m"),
-        "declarations": 1,
-        "self_declared": self_declared,
-        "on_time": int(event.on_time),
-        "over_capacity": int(event.over_capacity),
-    }
-    await session.execute(_COUNT_DECLARATION[session.get_bind().dialect.name], values)
-
-
-def _count_declaration(insert_: Any) -> Any:
-    """The figures upsert, built once per dialect: one statement object for every event."""
-    t = grid_month_figures
-    stmt = insert_(t)
-    return stmt.on_conflict_do_update(
-        index_elements=["grid_id", "month"],
-        set_={
-            name: t.c[name] + stmt.excluded[name]
-            for name in ("declarations", "self_declared", "on_time", "over_capacity")
-        },
-    )
-
-
-_COUNT_DECLARATION = {
-    "postgresql": _count_declaration(pg_insert),
-    "sqlite": _count_declaration(sqlite_insert),
-}
