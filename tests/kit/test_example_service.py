@@ -4,8 +4,8 @@ They look under ``<root>/services/``; the example is placed there in a temporary
 repository (a link, so the files are the example's own), beside a copy of registration's
 committed schemas, which the example's reader of ``registration.PropertyRegistered`` is
 checked against. Its own tests (in-process, on the kit's test scaffolding) are collected
-from ``examples/`` with the rest of the suite; its Kubernetes manifests are generated there
-(``python -m devstack.deploy``) and rendered with kustomize.
+from ``examples/`` with the rest of the suite; its Kubernetes manifests and compose files
+are generated there (``python -m devstack.deploy``), the manifests rendered with kustomize.
 """
 
 from __future__ import annotations
@@ -74,11 +74,13 @@ def test_devstack_discovers_the_example_at_its_declared_port(root: Path) -> None
 
 def test_the_deploy_generator_gives_the_example_its_manifests(root: Path) -> None:
     shutil.copytree(REPO / "deploy/k8s/templates", root / "deploy/k8s/templates")
+    shutil.copytree(REPO / "deploy/compose/templates", root / "deploy/compose/templates")
     (root / "deploy/k8s/base").mkdir()
     shutil.copy(REPO / "deploy/k8s/base/namespace.yaml", root / "deploy/k8s/base")
     written = deploy.write(root)
     assert "deploy/k8s/base/noticeboard/deployment.yaml" in written
     assert "deploy/k8s/infra/postgres/noticeboard-db.yaml" in written
+    assert {"deploy/compose/services/noticeboard.yml", "docker-compose.yml"} <= set(written)
 
     user = yaml.safe_load((root / "deploy/k8s/infra/kafka/user-noticeboard.yaml").read_text())
     acls = {
@@ -114,3 +116,56 @@ def test_the_deploy_generator_gives_the_example_its_manifests(root: Path) -> Non
     assert main["image"] == "wentang/noticeboard:latest"
     names = {e["name"] for e in main["env"]}
     assert {"NOTICEBOARD_DATABASE_URL", "NOTICEBOARD_KAFKA_SASL_PASSWORD"} <= names
+
+
+def test_the_deploy_generator_gives_the_example_its_compose_services(root: Path) -> None:
+    shutil.copytree(REPO / "deploy/k8s/templates", root / "deploy/k8s/templates")
+    shutil.copytree(REPO / "deploy/compose/templates", root / "deploy/compose/templates")
+    deploy.write(root)
+
+    main = yaml.safe_load((root / "docker-compose.yml").read_text())
+    assert main["include"] == [
+        {"path": "deploy/compose/services/noticeboard.yml", "project_directory": "."}
+    ]
+    postgres = main["services"]["postgres"]["environment"]
+    assert postgres["SERVICE_DATABASES"] == "noticeboard"
+    assert postgres["NOTICEBOARD_DB_PASSWORD"] == "${NOTICEBOARD_DB_PASSWORD:-noticeboard-dev-only}"
+    # What it publishes; registration.events (and its .dlq) are registration's to declare,
+    # and this root has no topics-external.yaml.
+    topics = main["services"]["kafka-topics"]["environment"]["KAFKA_TOPICS"]
+    assert topics.split() == ["noticeboard.events:6"]
+
+    services = yaml.safe_load((root / "deploy/compose/services/noticeboard.yml").read_text())
+    server, migrate = (
+        services["services"]["noticeboard"],
+        services["services"]["noticeboard-migrate"],
+    )
+    assert server["ports"] == ["127.0.0.1:${NOTICEBOARD_HOST_PORT:-8091}:8000"]  # devstack 8090
+    assert server["build"]["dockerfile"] == "services/noticeboard/Dockerfile"
+    assert server["image"] == migrate["image"] == "wentang/noticeboard:${WENTANG_TAG:-dev}"
+    assert migrate["command"] == ["migrate"]
+    assert set(server["depends_on"]) == {"kafka", "kafka-topics", "postgres", "noticeboard-migrate"}
+    env = server["environment"]
+    assert env["NOTICEBOARD_DATABASE_URL"] == (
+        "postgresql+asyncpg://noticeboard:${NOTICEBOARD_DB_PASSWORD:-noticeboard-dev-only}"
+        "@postgres:5432/noticeboard"
+    )
+    assert all(name.startswith("NOTICEBOARD_") for name in env)
+
+    # Drift and stale files are reported, and write puts them right.
+    edited = root / "deploy/compose/services/noticeboard.yml"
+    edited.write_text(edited.read_text().replace(":8000", ":9000"))
+    stale = root / "deploy/compose/services/gone.yml"
+    stale.write_text(edited.read_text())
+    problems = deploy.check(root)
+    assert (
+        "drift: deploy/compose/services/noticeboard.yml; run `python -m devstack.deploy write`"
+        in problems
+    )
+    assert any(p.startswith("stale: deploy/compose/services/gone.yml") for p in problems)
+    assert set(deploy.write(root)) == {
+        "deploy/compose/services/noticeboard.yml",
+        "deploy/compose/services/gone.yml",
+    }
+    assert not stale.exists()
+    assert not [p for p in deploy.check(root) if not p.startswith("undeclared:")]
