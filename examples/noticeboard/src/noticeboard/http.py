@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
 from common.commands import Command, command
+from common.dates import Day
 from common.errors import Forbidden
 from common.events import FreeText
 from common.runtime import Runtime
@@ -28,7 +28,7 @@ class NoticeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: FreeText = Field(min_length=1, max_length=200)
     body: FreeText = Field(min_length=1, max_length=5000)
-    until: date = Field(description="Last day the notice stays up")
+    until: Day = Field(description="Last day the notice stays up")
 
 
 def build_router(runtime: Runtime, board: Noticeboard) -> APIRouter:

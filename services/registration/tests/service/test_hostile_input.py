@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from _reconciliation_helpers import post_entries, system
+from _employment_helpers import csv_of, file_return, hire, new_employer, upload
+from _places_helpers import sign
+from _reconciliation_helpers import entry, post_entries, system
 from _registration_helpers import Registration, id_number
 
 from common.db import idempotency_keys
@@ -97,3 +99,95 @@ async def test_an_escaped_backslash_u0000_is_ordinary_text(registration: Registr
     assert response.status_code == 201, response.text
     assert json.loads(response.request.content)["name"] == "Wang \\u0000 Xiaoming"
     assert (await post_entries(svc, [])).status_code != 500
+
+
+# -- dates near the end of Python's calendar (finding 2: "year 10000" overflow) -------------
+
+FAR = "9999-12-31"
+
+
+async def test_a_move_in_or_out_dated_near_year_9999_is_a_422_naming_the_field(
+    registration: Registration,
+) -> None:
+    svc = registration
+    property_id = await svc.new_property()
+    before = await svc.state()
+
+    move_in = await svc.declare(property_id, moved_in_on=FAR)
+
+    assert move_in.status_code == 422, move_in.text
+    assert move_in.json()["detail"][0]["loc"] == ["body", "moved_in_on"]
+    assert await svc.state() == before
+
+
+async def test_a_hire_an_agreement_or_a_return_near_year_9999_is_a_422(
+    registration: Registration,
+) -> None:
+    svc = registration
+    employer_id = await new_employer(svc)
+    property_id = await svc.new_property()
+
+    hired = await hire(svc, employer_id, hired_on=FAR)
+    agreement = await sign(svc, property_id=property_id, valid_until=FAR)
+    returned = await file_return(svc, employer_id, month="9999-12")
+
+    assert hired.status_code == 422, hired.text
+    assert hired.json()["detail"][0]["loc"] == ["body", "hired_on"]
+    assert agreement.status_code == 422, agreement.text
+    assert agreement.json()["detail"][0]["loc"] == ["body", "valid_until"]
+    assert returned.status_code == 422, returned.text
+    assert returned.json()["detail"][0]["loc"] == ["body", "month"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/figures/grids/G1?month=9999-12",
+        "/figures/community?community=Wentang&until=9999-12",
+    ],
+)
+async def test_a_month_near_year_9999_is_a_422(registration: Registration, url: str) -> None:
+    svc = registration
+
+    response = await svc.client.get(url, headers=svc.officer())
+
+    assert response.status_code == 422, response.text
+
+
+async def test_a_roster_line_dated_near_year_9999_is_refused_alone(
+    registration: Registration,
+) -> None:
+    svc = registration
+    employer_id = await new_employer(svc)
+    rows = [
+        ("hire", id_number(), "王小明", "13800138000", "2026-03-02"),
+        ("hire", id_number(), "李小紅", "13800138001", FAR),
+    ]
+
+    response = await upload(svc, employer_id, csv_of(rows))
+
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["applied"] == 1
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "date")]
+
+
+async def test_an_access_entry_at_the_end_of_the_calendar_is_refused_alone(
+    registration: Registration,
+) -> None:
+    svc = registration
+    property_id = await svc.new_property()
+
+    response = await post_entries(
+        svc,
+        [
+            entry(property_id, id_number()),
+            entry(property_id, id_number(), at="9999-12-31T23:59:59-12:00"),
+            entry(property_id, id_number(), at="0001-01-01T00:00:00+14:00"),
+        ],
+    )
+
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["accepted"], report["rejected"]) == (1, 2)
+    assert [(e["index"], e["field"]) for e in report["errors"]] == [(1, "at"), (2, "at")]

@@ -21,11 +21,12 @@ from typing import Any, Literal
 
 import structlog
 from prometheus_client import Counter as PromCounter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.auth import Principal
 from common.clock import Clock
+from common.dates import Moment
 from common.envelope import Envelope, Trace
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
@@ -88,7 +89,7 @@ class AccessEntryIn(BaseModel):
         description="An unmatched face",
     )
     direction: Literal["in", "out"]
-    at: AwareDatetime = Field(description="When, with its UTC offset")
+    at: Moment = Field(description="When, with its UTC offset")
 
     @model_validator(mode="after")
     def _one_subject(self) -> AccessEntryIn:

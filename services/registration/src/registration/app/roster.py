@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from common.csvfile import RowError, read_table
+from common.dates import day_problem
 from common.errors import DomainError
 
 HEADER = ("action", "id_number", "name", "phone", "date")
@@ -69,6 +70,8 @@ def parse(text: str, *, max_rows: int) -> Roster:
                 parsed_day = date.fromisoformat(day)
             except ValueError:
                 raise DomainError("date", "must be a date written YYYY-MM-DD") from None
+            if problem := day_problem(parsed_day):
+                raise DomainError("date", problem)
         except DomainError as exc:
             errors.append(RowError(line, exc.field, exc.message))
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
+from common.dates import LATEST_DAY
 from common.errors import DomainError
 from common.identifiers import ascii_digits
 from common.workdays import WorkingCalendar
@@ -51,7 +52,7 @@ class Month:
         if len(text) != 7 or text[4] != "-" or not ascii_digits(text[:4] + text[5:]):
             raise DomainError(field, "must be a month written YYYY-MM")
         year, month = int(text[:4]), int(text[5:])
-        if not 1 <= month <= 12 or year < 2000:
+        if not 1 <= month <= 12 or not 2000 <= year <= LATEST_DAY.year:
             raise DomainError(field, f"{text} is not a month this office can report on")
         return cls(year, month)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.auth import Principal, requires
 from common.commands import Command, command
+from common.dates import Day
 from common.errors import DomainError, NotFound
 from common.runtime import Runtime
 from registration.adapters import agreements_repository as repo
@@ -49,9 +50,9 @@ class AgreementIn(BaseModel):
         "tenant's person_ref (required); employer kind: the employer's credit code (default)",
     )
     counterpart_office: str = Field(min_length=1, max_length=200)
-    signed_on: date
-    valid_from: date
-    valid_until: date = Field(description="Last day in force")
+    signed_on: Day
+    valid_from: Day
+    valid_until: Day = Field(description="Last day in force")
 
 
 class RenewIn(BaseModel):
@@ -59,9 +60,9 @@ class RenewIn(BaseModel):
     counterpart_office: str | None = Field(
         default=None, min_length=1, max_length=200, description="Default: the renewed one's"
     )
-    signed_on: date
-    valid_from: date
-    valid_until: date
+    signed_on: Day
+    valid_from: Day
+    valid_until: Day
 
 
 class RevokeIn(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.auth import Principal, requires
 from common.commands import Command, command
 from common.csvfile import TooManyRows
+from common.dates import MONTH_PATTERN, Day
 from common.errors import NotFound
 from common.guard import Offset
 from common.pii import mask_id_number
@@ -27,8 +27,6 @@ from registration.app.employment import (
     FileReturn,
     RegisterEmployer,
 )
-
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 Writer = Annotated[Principal, Depends(requires(WRITE))]
 Reader = Annotated[Principal, Depends(requires(READ))]
@@ -50,12 +48,12 @@ class HireIn(BaseModel):
     id_number: str = Field(min_length=18, max_length=18, description="Resident identity number")
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
-    hired_on: date
+    hired_on: Day
 
 
 class LeaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    left_on: date
+    left_on: Day
 
 
 class ReturnIn(BaseModel):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from common.auth import Principal, requires
+from common.dates import MONTH_PATTERN
 from common.errors import Forbidden, NotFound
 from common.runtime import Runtime
 from registration.adapters import figures_repository as figures
@@ -14,8 +15,6 @@ from registration.adapters import places_repository
 from registration.app.access import OFFICE_ROLES, READ, authorize_grid
 from registration.domain.agreements import AgreementPolicy
 from registration.domain.policy import Month
-
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
 

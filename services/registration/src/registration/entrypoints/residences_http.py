@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.auth import Principal, requires
 from common.commands import Command, command
+from common.dates import Day
 from common.errors import NotFound
 from common.runtime import Runtime
 from registration.adapters import residences_repository
@@ -47,12 +47,12 @@ class MoveInIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
     room_no: str = Field(min_length=1, max_length=50)
-    moved_in_on: date
+    moved_in_on: Day
 
 
 class MoveOutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    moved_out_on: date
+    moved_out_on: Day
     reason: Annotated[
         ResidenceEndReason,
         Field(description="moved_out, or corrected for a residence declared in error"),
