@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: tests
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from load import register_grids
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -197,6 +198,8 @@ async def setup_registry(url: str, w: Workload, declared: int, rng: random.Rando
                 result: dict[str, Any] = r.json()
                 return result
 
+        admin = mint_token(SECRET, sub="bench-admin", role="admin", scopes=["registration:write"])
+        await register_grids(http, admin, [f"BENCH-{g:02d}" for g in range(20)])
         created = await asyncio.gather(
             *(
                 post(

@@ -100,6 +100,8 @@ async def service_load(
         load.TopicWatcher(st.bootstrap, TOPIC, load.residence_id) as watcher,
         httpx.AsyncClient(base_url=svc.url, limits=limits, timeout=timeout) as http,
     ):
+        admin = mint_token(SECRET, sub="bench-admin", role="admin", scopes=["registration:write"])
+        await load.register_grids(http, admin, [grid])
         properties = await load.register_properties(http, landlord, grid, PROPERTIES)
         declarer = load.Declarer(http, landlord, properties, args.concurrency)
         applied = len((await declarer.closed(WARMUP, 4, limit_s=60)).latencies)

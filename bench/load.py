@@ -47,6 +47,18 @@ class Phase:
     client_lag_max: float = 0.0  # how late the paced scheduler fired (bench side)
 
 
+async def register_grids(http: httpx.AsyncClient, admin: str, grids: list[str]) -> None:
+    """Register the grids the bench's properties are in (an admin's token)."""
+    for grid in grids:
+        response = await http.post(
+            "/grids",
+            json={"grid_id": grid, "name": grid, "community": "Bench"},
+            headers={"Authorization": f"Bearer {admin}", "Idempotency-Key": str(uuid.uuid4())},
+        )
+        if response.status_code != 201 and "already" not in response.text:
+            response.raise_for_status()
+
+
 async def register_properties(
     http: httpx.AsyncClient, landlord: str, grid: str, n: int
 ) -> list[str]:

@@ -44,6 +44,15 @@ def token(role: str, *, grids: list[str] | None = None, party_id: str | None = N
     )
 
 
+def register_grid(service: ServiceProcess, grid_id: str) -> None:
+    """Register a grid (properties and employers are registered in one of the office's)."""
+    admin = mint_token(SECRET, sub="it-admin", role="admin", scopes=["registration:write"])
+    response = service.call(
+        "POST", "/grids", admin, json={"grid_id": grid_id, "name": grid_id, "community": "IT"}
+    )
+    assert response.status_code == 201 or "already" in response.text, response.text
+
+
 @dataclass
 class ServiceProcess:
     """``python -m <name> serve`` on a free port, logs in a file, killable."""

@@ -14,7 +14,7 @@ import pytest
 from registration.domain.credit_code import with_check_character
 from registration.domain.identity import check_character
 from registration.events import TOPIC
-from tests.integration.services import ServiceProcess, read_topic, running, token
+from tests.integration.services import ServiceProcess, read_topic, register_grid, running, token
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,9 @@ def test_a_roster_of_2000_hires_is_applied_and_published_keyed_by_the_employer(
     # A fresh code per run (hex digits and A-F are all in the GB 32100 alphabet).
     credit_code = with_check_character("91441900MA" + uuid.uuid4().hex[:7].upper())
     bearer = token("employer", party_id=credit_code)
+    grid = f"IT-{uuid.uuid4().hex[:8]}"
     with running(registration):
+        register_grid(registration, grid)
         created = registration.call(
             "POST",
             "/employers",
@@ -54,7 +56,7 @@ def test_a_roster_of_2000_hires_is_applied_and_published_keyed_by_the_employer(
             json={
                 "credit_code": credit_code,
                 "name": "Integration Electronics",
-                "grid_id": f"IT-{uuid.uuid4().hex[:8]}",
+                "grid_id": grid,
                 "address": "1 Test Road",
             },
         )

@@ -15,7 +15,14 @@ from common.auth import mint_token
 from devstack.kafka import create_topics
 from devstack.pytest_plugin import DatabaseProvider
 from noticeboard.main import service as noticeboard
-from tests.integration.services import SECRET, ServiceProcess, read_topic, running, token
+from tests.integration.services import (
+    SECRET,
+    ServiceProcess,
+    read_topic,
+    register_grid,
+    running,
+    token,
+)
 
 
 def noticeboard_env(bootstrap: str, database_url: str) -> dict[str, str]:
@@ -47,6 +54,7 @@ async def test_a_property_registered_in_registration_is_reached_by_a_notice(
     )  # fmt: skip
     with running(registration), running(board):
         landlord = token("landlord", party_id="L-NB")
+        register_grid(registration, grid)
         for n in range(2):
             registered = registration.call(
                 "POST",

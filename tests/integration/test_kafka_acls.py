@@ -39,6 +39,7 @@ from tests.integration.services import (
     REPO,
     ServiceProcess,
     identity_number,
+    register_grid,
     registration_env,
     running,
     token,
@@ -273,6 +274,7 @@ def test_the_registration_service_authenticates_consumes_and_publishes_under_acl
     grid = f"IT-{uuid.uuid4().hex[:8]}"
     number = identity_number(random.randrange(500, 1000))
     with running(service):
+        register_grid(service, grid)
         landlord = token("landlord", party_id="L-ACL")
         response = service.call(
             "POST",

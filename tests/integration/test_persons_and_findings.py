@@ -20,6 +20,7 @@ from tests.integration.services import (
     identity_number,
     produce,
     read_topic,
+    register_grid,
     running,
     token,
 )
@@ -30,6 +31,7 @@ NAME, PHONE = "Li Si", "13712345678"
 
 
 def register_property(service: ServiceProcess, grid: str) -> str:
+    register_grid(service, grid)
     landlord = token("landlord", party_id="L-IT")
     response = service.call(
         "POST",
@@ -140,6 +142,7 @@ def test_concurrent_first_declarations_of_one_new_person_make_one_record(
             )
 
     with running(registration):
+        register_grid(registration, grid)
         response = registration.call(
             "POST",
             "/properties",

@@ -16,6 +16,7 @@ from tests.integration.services import (
     identity_number,
     produce,
     read_topic,
+    register_grid,
     running,
     token,
 )
@@ -45,6 +46,7 @@ def test_repeated_entries_on_kafka_yield_one_unregistered_occupant_suspected(
     number = identity_number(701)
     now = datetime.now(UTC)
     with running(registration) as service:
+        register_grid(service, grid)
         created = service.call(
             "POST",
             "/properties",

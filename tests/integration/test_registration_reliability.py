@@ -26,6 +26,7 @@ from tests.integration.services import (
     identity_number,
     produce,
     read_topic,
+    register_grid,
     registration_env,
     residence_event,
     running,
@@ -64,6 +65,7 @@ def wait_for_declarations(
 
 
 def declare(service: ServiceProcess, grid: str, seq: int = 1) -> tuple[str, dict[str, object]]:
+    register_grid(service, grid)
     landlord = token("landlord", party_id="L-IT")
     prop = service.call(
         "POST",
@@ -174,8 +176,9 @@ def test_relay_crash_between_publish_and_mark_sent_duplicate_is_skipped(
     # 1. Commands are accepted and staged while no relay runs.
     with running(api, {"REGISTRATION_RUN_RELAY": "false", "REGISTRATION_RUN_CONSUMERS": "false"}):
         property_id, _ = declare(api, grid)
-    # 2. A relay publishes the four events (the property, the person registered publicly
-    #    and on the restricted topic, the residence), then dies before marking them sent.
+    # 2. A relay publishes the five events (the grid, the property, the person registered
+    #    publicly and on the restricted topic, the residence), then dies before marking
+    #    them sent.
     crashing = replace(api, port=0, starts=10)
     crashing.spawn(
         {
@@ -190,9 +193,10 @@ def test_relay_crash_between_publish_and_mark_sent_duplicate_is_skipped(
                 pg_url, select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
             )
         )
-        == 4
+        == 5
     )
-    # 3. The restarted service publishes them again and its consumer applies them once.
+    # 3. The restarted service publishes them again and its consumer applies them once
+    #    (the property's four; the grid's event is keyed by the grid).
     with running(api):
         records = asyncio.run(read_topic(kafka, TOPIC, key=property_id, expect=4))
         declared = [

@@ -25,9 +25,11 @@ from _registration_helpers import (
     TOPIC,
     Registration,
 )
+from sqlalchemy import create_engine
 
 from common.clock import FakeClock
 from common.testing import migrated_sqlite, run_service, sqlite_copy
+from registration.adapters.places_tables import grids
 from registration.main import service
 from registration.settings import RegistrationSettings
 
@@ -50,15 +52,42 @@ def registration_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def registered_grids() -> tuple[str, ...]:
+    """Grids on record before the test (properties and employers need one); a module that
+    registers its own grids overrides this fixture."""
+    return ("G1", "G2", "G9")
+
+
+def insert_grids(url: str, grid_ids: tuple[str, ...]) -> None:
+    engine = create_engine(url.replace("+aiosqlite", ""))
+    with engine.begin() as connection:
+        for grid_id in grid_ids:
+            connection.execute(
+                grids.insert().values(
+                    id=grid_id,
+                    name=f"Grid {grid_id}",
+                    community="Wentang",
+                    grid_worker=None,
+                    registered_by="test-setup",
+                    registered_at=NOW,
+                )
+            )
+    engine.dispose()
+
+
+@pytest.fixture
 async def registration(
     migrated_database: Path,
     tmp_path: Path,
     clock: FakeClock,
     registration_settings: dict[str, Any],
+    registered_grids: tuple[str, ...],
 ) -> AsyncIterator[Registration]:
+    database_url = sqlite_copy(migrated_database, tmp_path, "reg.db")
+    insert_grids(database_url, registered_grids)
     settings = RegistrationSettings(
         **{
-            "database_url": sqlite_copy(migrated_database, tmp_path, "reg.db"),
+            "database_url": database_url,
             "jwt_secret": JWT_SECRET,
             "pii_key": PII_KEY,
             "pii_hash_key": PII_HASH_KEY,

@@ -57,6 +57,7 @@ async def test_a_grids_base_figures_count_what_is_registered_now(
     assert body["agreements_in_force"] == {"landlord": 1, "tenant": 0, "employer": 1}
 
 
+@pytest.mark.parametrize("registered_grids", [()])  # it registers its own
 async def test_an_unregistered_or_empty_grid_has_zero_figures_and_others_are_forbidden(
     registration: Registration,
 ) -> None:
@@ -72,6 +73,7 @@ async def test_an_unregistered_or_empty_grid_has_zero_figures_and_others_are_for
     assert (outside.status_code, landlord.status_code) == (403, 403)
 
 
+@pytest.mark.parametrize("registered_grids", [()])  # it registers its own
 async def test_the_community_summary_sums_its_grids_and_gives_the_monthly_rate(
     registration: Registration,
 ) -> None:
@@ -119,6 +121,7 @@ async def test_the_community_summary_sums_its_grids_and_gives_the_monthly_rate(
     assert unknown.status_code == 404
 
 
+@pytest.mark.parametrize("registered_grids", [()])  # it registers its own
 async def test_months_cross_the_year_boundary(registration: Registration) -> None:
     svc = registration
     await register_grid(svc, "G1")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from _employment_helpers import csv_of, file_return, hire, new_employer, upload
+from _employment_helpers import (
+    csv_of,
+    file_return,
+    hire,
+    new_employer,
+    register_employer,
+    upload,
+)
 from _places_helpers import sign
 from _reconciliation_helpers import entry, post_entries, system
 from _registration_helpers import Registration, id_number
@@ -191,3 +198,33 @@ async def test_an_access_entry_at_the_end_of_the_calendar_is_refused_alone(
     report = response.json()
     assert (report["accepted"], report["rejected"]) == (1, 2)
     assert [(e["index"], e["field"]) for e in report["errors"]] == [(1, "at"), (2, "at")]
+
+
+# -- references checked in the command's transaction (finding 4) -----------------------------
+
+
+@pytest.mark.parametrize("grid_id", ["G404", "   "])
+async def test_a_property_in_a_grid_the_office_has_not_registered_is_a_422(
+    registration: Registration, grid_id: str
+) -> None:
+    svc = registration
+    before = await svc.state()
+
+    officer = svc.auth("officer", scopes=("registration:write",), grids=(grid_id,))
+    response = await svc.register_property(officer, grid_id=grid_id)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "grid_id"]
+    assert await svc.state() == before
+
+
+async def test_an_employer_in_a_grid_the_office_has_not_registered_is_a_422(
+    registration: Registration,
+) -> None:
+    svc = registration
+
+    officer = svc.auth("officer", scopes=("registration:write",), grids=("G404",))
+    response = await register_employer(svc, officer, grid_id="G404")
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "grid_id"]

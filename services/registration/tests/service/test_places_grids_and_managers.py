@@ -28,6 +28,7 @@ from registration.app.access import authorize_property_access
 from registration.app.place_checks import require_grid
 
 
+@pytest.mark.parametrize("registered_grids", [()])  # it registers its own
 async def test_an_administrator_registers_a_grid_and_it_is_published(
     registration: Registration,
 ) -> None:
@@ -49,6 +50,7 @@ async def test_an_administrator_registers_a_grid_and_it_is_published(
     assert svc.relayed()[-1].key == b"G1"
 
 
+@pytest.mark.parametrize("registered_grids", [()])  # it registers its own
 async def test_only_an_administrator_registers_grids_and_a_grid_once(
     registration: Registration,
 ) -> None:
@@ -68,6 +70,7 @@ async def test_only_an_administrator_registers_grids_and_a_grid_once(
     assert await svc.count(idempotency_keys) == 1
 
 
+@pytest.mark.parametrize("registered_grids", [()])  # it registers its own
 async def test_staff_see_their_own_grids_and_administrators_all(
     registration: Registration,
 ) -> None:

@@ -11,6 +11,7 @@ from _places_helpers import (
     discovery_headers,
     post,
     publish_discovery,
+    register_company,
     staff,
 )
 from _registration_helpers import Registration
@@ -103,19 +104,25 @@ async def test_without_a_landlord_it_waits_for_the_grid_staff_to_name_one(
     assert pending["property_id"] is None
     assert await svc.count(properties) == 0
 
+    unknown = await post(
+        svc, f"/discoveries/{event.discovery_id}/confirm", {"landlord_id": "L7"}, staff(svc)
+    )
+    landlord = await register_company(svc)
     outside = await post(
         svc,
         f"/discoveries/{event.discovery_id}/confirm",
-        {"landlord_id": "L7"},
+        {"landlord_id": landlord},
         staff(svc, "G2"),
     )
     confirmed = await post(
-        svc, f"/discoveries/{event.discovery_id}/confirm", {"landlord_id": "L7"}, staff(svc)
+        svc, f"/discoveries/{event.discovery_id}/confirm", {"landlord_id": landlord}, staff(svc)
     )
     twice = await post(
-        svc, f"/discoveries/{event.discovery_id}/confirm", {"landlord_id": "L8"}, staff(svc)
+        svc, f"/discoveries/{event.discovery_id}/confirm", {"landlord_id": landlord}, staff(svc)
     )
 
+    assert unknown.status_code == 422  # a landlord the office has no record of
+    assert unknown.json()["detail"][0]["loc"] == ["body", "landlord_id"]
     assert outside.status_code == 403
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "registered"
@@ -123,11 +130,11 @@ async def test_without_a_landlord_it_waits_for_the_grid_staff_to_name_one(
     (prop,) = await svc.rows(properties)
     assert (prop.id, prop.landlord_id, prop.channel) == (
         confirmed.json()["property_id"],
-        "L7",
+        landlord,
         "inspection_sweep",
     )
     (row,) = await discoveries(svc)
-    assert (row["status"], row["landlord_hint"]) == ("registered", "L7")
+    assert (row["status"], row["landlord_hint"]) == ("registered", landlord)
     await svc.drain()
     (registered,) = bodies(svc, "PropertyRegistered.v1")
     assert registered["discovery_id"] == event.discovery_id

@@ -23,6 +23,7 @@ from common.publisher import Publisher
 from registration.adapters import employment_repository as repo
 from registration.app.access import authorize_employer
 from registration.app.persons import Declared, PersonRecords
+from registration.app.place_checks import require_grid
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode
 from registration.domain.employment import Employer, MonthFigures
@@ -136,6 +137,7 @@ class EmploymentService:
             principal, grid_id=cmd.grid_id, credit_code=cmd.credit_code.strip().upper()
         )
         code = CreditCode.parse(cmd.credit_code)
+        await require_grid(session, cmd.grid_id)
         existing = await repo.employer_id_by_credit_code(session, code.value)
         if existing is not None:
             raise DomainError("credit_code", f"is already registered (employer {existing})")

@@ -351,6 +351,8 @@ class PlacesService:
             raise DomainError("discovery_id", f"is {row.status}, not pending confirmation")
         if not landlord_id.strip():
             raise DomainError("landlord_id", "must not be empty")
+        if await repo.load_party(session, landlord_id.strip()) is None:
+            raise DomainError("landlord_id", "is not a registered party (POST /parties)")
         event = PropertyDiscovered.model_validate(
             {
                 "discovery_id": row.discovery_id,

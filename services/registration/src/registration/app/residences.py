@@ -22,6 +22,7 @@ from common.publisher import Publisher
 from registration.adapters import residences_repository as repository
 from registration.app.access import authorize_property, authorize_property_access
 from registration.app.persons import CorrectPerson, Declared, PersonRecords
+from registration.app.place_checks import require_grid
 from registration.domain.identity import ResidentId
 from registration.domain.persons import checked_name, checked_phone
 from registration.domain.policy import DeclarationPolicy
@@ -90,6 +91,7 @@ class ResidenceService:
         self, session: AsyncSession, cmd: RegisterProperty, principal: Principal, trace: Trace
     ) -> dict[str, Any]:
         authorize_property(principal, grid_id=cmd.grid_id, landlord_id=cmd.landlord_id)
+        await require_grid(session, cmd.grid_id)
         now = self.clock.now()
         prop = Property.register(
             property_id=str(uuid.uuid4()),

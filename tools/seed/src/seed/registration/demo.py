@@ -41,6 +41,12 @@ def run_demo(base_url: str, jwt_secret: str, *, timeout_s: float = 30.0) -> int:
         grids=[GRID],
         scopes=["registration:read", "pii:read"],
     )
+    admin = mint_token(
+        jwt_secret,
+        sub="demo-admin",
+        role="admin",
+        scopes=["registration:write", "registration:read"],
+    )
     month = datetime.now(UTC).strftime("%Y-%m")
     with httpx.Client(base_url=base_url, timeout=10) as http:
 
@@ -52,6 +58,14 @@ def run_demo(base_url: str, jwt_secret: str, *, timeout_s: float = 30.0) -> int:
             result: dict[str, object] = response.json()
             return result
 
+        grid = http.get(f"/grids/{GRID}", headers={"Authorization": f"Bearer {admin}"})
+        if grid.status_code == 404:  # properties are registered in a grid of the office's
+            call(
+                "POST",
+                "/grids",
+                admin,
+                json={"grid_id": GRID, "name": "Demo grid", "community": "Wentang"},
+            )
         before = call("GET", f"/figures/grids/{GRID}?month={month}", officer)["declarations"]
         prop = call(
             "POST",
