@@ -281,6 +281,19 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *identity, "-c", "commit.gpgsign=false", *args], cwd=root, check=True)
 
 
+def test_a_plain_string_on_a_public_topic_must_be_free_text_or_an_identifier(
+    service: Layout,
+) -> None:
+    root = service("ctfree", weight="str", examples=({"parcel_id": "p-1", "weight": "3 kg"},))
+    write(root)
+
+    problems = check(root, note=lambda _: None)
+
+    (problem,) = problems
+    assert problem.startswith("free text: ctfree.Parcel.v1.weight is a plain string")
+    assert "parcel_id" not in problem  # an identifier, by its name
+
+
 def test_write_then_check_passes_and_a_hand_edit_is_drift(service: Layout) -> None:
     root = service("ctwrite")
     notes: list[str] = []
@@ -322,10 +335,10 @@ def test_breaking_change_against_the_committed_schema(service: Layout) -> None:
     git(root, "add", "-A")
     git(root, "commit", "-qm", "publish Parcel v1")
 
-    service("ctgit", weight="str", examples=[{"parcel_id": "p-1", "weight": "3 kg"}])
+    service("ctgit", weight="bool", examples=[{"parcel_id": "p-1", "weight": True}])
     breaking = (
         "breaking: schemas/ctgit/Parcel.v1.json vs HEAD: "
-        "properties.weight: type changed integer -> string"
+        "properties.weight: type changed integer -> boolean"
     )
     problems = check(root)
     assert problems[0].startswith("drift: schemas/ctgit/Parcel.v1.json")

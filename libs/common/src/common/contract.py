@@ -20,6 +20,7 @@ import json
 import re
 import subprocess
 import sys
+import typing
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -28,7 +29,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from common.events import Event, foreign_events, registered_events
+from common.events import Event, FreeText, foreign_events, registered_events
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_FILE = "asyncapi.json"
@@ -121,6 +122,42 @@ def reader_problems(root: Path, service: str) -> list[str]:
             f"reader: {reader.__module__}.{reader.__qualname__} vs {rel}: {change}"
             for change in _Diff(written, schema_for(reader), reader=True).run()
         ]
+    return problems
+
+
+# -- free text on public topics -------------------------------------------------------------
+
+IDENTIFIER_SUFFIXES = ("_id", "_ref", "_masked", "_no", "_code", "_version", "_kind", "_by",
+                       "_region", "_worker")  # fmt: skip
+IDENTIFIER_NAMES = frozenset({"kind", "month", "gender", "changed_fields"})
+"""Names of string fields that hold identifiers, codes or enumerated values, not text a
+person typed. Any other string field of an event on a public topic must be
+:data:`common.events.FreeText`, whose identity and phone numbers are scrubbed on the way
+out (issue 7: an identity number typed into an address reached the public topic)."""
+
+
+def free_text_problems(service: str) -> list[str]:
+    """String fields of ``service``'s public events that are neither FreeText nor named as
+    an identifier (empty: none)."""
+    main = importlib.import_module(f"{service}.main")
+    restricted: frozenset[str] = getattr(main.service, "restricted_topics", frozenset())
+    scrubbed = typing.get_args(FreeText)[1:]
+    problems = []
+    for model in registered_events().values():
+        if model.name.split(".")[0] != service or model.topic in restricted:
+            continue
+        for name, field in model.model_fields.items():
+            if str not in (field.annotation, *typing.get_args(field.annotation)):
+                continue
+            if any(m in field.metadata for m in scrubbed):
+                continue
+            if name in IDENTIFIER_NAMES or name.endswith(IDENTIFIER_SUFFIXES):
+                continue
+            problems.append(
+                f"free text: {model.ce_type()}.{name} is a plain string on the public topic "
+                f"{model.topic}; type it common.events.FreeText (numbers in it are scrubbed) "
+                "or, if it is an identifier, name it so (common.contract.IDENTIFIER_SUFFIXES)"
+            )
     return problems
 
 
@@ -637,6 +674,7 @@ def check(
             if isinstance(document, dict) and "x-ce-type" in document:
                 problems += example_problems(rel, document)
         problems += reader_problems(root, service)
+        problems += free_text_problems(service)
         published: list[str] = []
         if base is not None:
             listing = _git(root, "ls-tree", "-r", "--name-only", base, "--", f"schemas/{service}/")

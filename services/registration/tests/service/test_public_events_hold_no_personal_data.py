@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from _employment_helpers import hire, new_employer, worker_id
+from _employment_helpers import hire, new_employer, register_employer, worker_id
 from _persons_helpers import (
     OTHER_ID,
     THIRD_ID,
@@ -146,3 +146,19 @@ async def test_numbers_typed_into_an_address_are_scrubbed_from_the_public_event(
     published = json.loads(event.body)["address"]
     assert id_number() not in event.body.decode() and "13800138000" not in event.body.decode()
     assert published == "12 Wentang Road, ask Wang [id-number] on [phone]"
+
+
+async def test_numbers_typed_into_an_employer_name_are_scrubbed_from_the_public_event(
+    registration: Registration,
+) -> None:
+    svc = registration
+    name = f"Wang {id_number()} Noodle Shop (13800138000)"  # a sole trader named after its owner
+    officer = svc.auth("officer", scopes=("registration:write",), grids=("G1",))
+
+    response = await register_employer(svc, officer, name=name)
+    assert response.status_code == 201, response.text
+    await svc.drain()
+
+    (event,) = svc.relayed_of("EmployerRegistered")
+    assert id_number() not in event.body.decode() and "13800138000" not in event.body.decode()
+    assert json.loads(event.body)["employer_name"] == "Wang [id-number] Noodle Shop ([phone])"

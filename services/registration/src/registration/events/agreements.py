@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from pydantic import ConfigDict, Field
 
+from common.events import FreeText
 from registration.events.base import RegistrationEvent
 
 
@@ -59,7 +60,7 @@ class AgreementSigned(RegistrationEvent):
         description="Who signed: a landlord's or manager's party id, a tenant's person_ref, "
         "an employer's credit code"
     )
-    counterpart_office: str = Field(description="The police office that counter-signed")
+    counterpart_office: FreeText = Field(description="The police office that counter-signed")
     property_id: str | None = Field(description="The property (landlord and tenant kinds)")
     employer_id: str | None = Field(description="The employer (employer kind)")
     grid_id: str
@@ -117,7 +118,7 @@ class AgreementRenewed(RegistrationEvent):
     previous_agreement_id: str = Field(description="The agreement it supersedes")
     kind: str
     signatory_party_id: str
-    counterpart_office: str
+    counterpart_office: FreeText
     property_id: str | None
     employer_id: str | None
     grid_id: str

@@ -42,7 +42,7 @@ class EmployerRegistered(RegistrationEvent, key="employer_id"):
 
     employer_id: str
     credit_code: str = Field(description="Unified social credit code (GB 32100), 18 characters")
-    employer_name: str = Field(description="Registered name of the organisation")
+    employer_name: FreeText = Field(description="Registered name of the organisation")
     grid_id: str
     address: FreeText
     channel: EmployerChannel

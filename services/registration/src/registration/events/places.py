@@ -29,7 +29,7 @@ class GridRegistered(RegistrationEvent, key="grid_id"):
 
     grid_id: str
     grid_name: FreeText
-    community: str
+    community: FreeText
     grid_worker: str | None = Field(description="Account of the assigned grid worker, if any")
     registered_at: datetime
 
