@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from devstack.ports import free_port
-from devstack.stack import StackError, discover_services, find_root
+from devstack.stack import (
+    STABLE_AFTER_S,
+    StackError,
+    Supervisor,
+    discover_services,
+    find_root,
+    service_env,
+)
 
 FAKES = Path(__file__).parent / "fakes"
 
@@ -202,6 +209,58 @@ def test_signal_stops_everything(tmp_path: Path, signum: int, extra: tuple[str, 
     env_file = root / ".stack" / "stack.env"
     text = env_file.read_text()
     assert "FAKE_KAFKA_IDEMPOTENT_PRODUCER=false" in text and "NODEMO_JWT_SECRET=" in text
+    assert "FAKE_LOG_JSON=true" in text  # its output is a pipe here, not a terminal
+
+
+def test_services_log_lines_for_people_in_a_terminal_and_json_otherwise(tmp_path: Path) -> None:
+    (spec,) = discover_services(_make_root(tmp_path, ("fake",)))
+    common = {"database_url": "sqlite://", "bootstrap": "b:1", "idempotent": True}
+
+    terminal = service_env(spec, **common, jwt_secret="s", log_json=False)
+    piped = service_env(spec, **common, jwt_secret="s")
+
+    assert (terminal["FAKE_LOG_JSON"], piped["FAKE_LOG_JSON"]) == ("false", "true")
+
+
+def test_the_supervisor_backs_off_and_forgets_a_crash_after_a_stable_run() -> None:
+    sup = Supervisor()
+    sup.started("svc", 0.0)
+
+    waits = [sup.exited("svc", float(t)) for t in range(8)]  # crashes at once, again and again
+
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert sup.count("svc") == 8
+    sup.started("svc", 100.0)
+    assert sup.exited("svc", 100.0 + STABLE_AFTER_S) == 1.0  # it ran long enough: a fresh start
+    assert sup.waiting("svc") and not sup.due("svc", 160.5) and sup.due("svc", 161.0)
+
+
+@pytest.mark.integration
+def test_a_service_that_dies_is_started_again_and_the_stack_says_so(tmp_path: Path) -> None:
+    root = _make_root(tmp_path, ("fake",))
+    base = _base_port(1)
+    marker = tmp_path / "died"
+    proc = _devstack(root, "--base-port", str(base), FAKE_DIE_ONCE=str(marker))
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    for line in proc.stdout:
+        lines.append(line)
+        if "started again" in line or time.monotonic() > deadline:
+            break
+    try:
+        text = "".join(lines)
+        assert marker.exists(), text
+        assert "fake exited with code 3; starting it again in 1s (restart 1)" in text
+        assert "fake started again (restart 1)" in text
+        for _ in range(40):  # the new process binds its port
+            if _listening(base):
+                break
+            time.sleep(0.25)
+        assert _listening(base), text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _finish(proc, timeout=60)
 
 
 @pytest.mark.integration

@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fresh", action="store_true", help="delete the SQLite files first")
     run.add_argument("--ready-timeout", type=float, default=60.0)
     run.add_argument("--smoke-timeout", type=float, default=180.0)
+    run.add_argument(
+        "--no-restart",
+        dest="restart",
+        action="store_false",
+        help="leave a service that exits stopped (default: start it again, with a backoff)",
+    )
     colour = run.add_mutually_exclusive_group()
     colour.add_argument("--colour", dest="colour", action="store_true", default=None)
     colour.add_argument("--no-colour", dest="colour", action="store_false")
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         ready_timeout=args.ready_timeout,
         smoke_timeout=args.smoke_timeout,
         colour=args.colour,
+        restart=args.restart,
     )
     return Stack(options).run()
 

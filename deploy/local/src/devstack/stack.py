@@ -56,6 +56,50 @@ __all__ = [
 _COLOURS = ("36", "35", "33", "32", "34", "96", "95", "93", "92", "94")
 
 
+RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+"""Waits before each restart of a service that keeps exiting: the last one repeats."""
+STABLE_AFTER_S = 60.0
+"""A service that ran this long before it exited starts again at the first wait."""
+
+
+@dataclass
+class Supervisor:
+    """When to start again the services that exited (the bookkeeping, no processes)."""
+
+    _restarts: dict[str, int] = field(default_factory=dict)
+    _since: dict[str, float] = field(default_factory=dict)
+    _due: dict[str, float] = field(default_factory=dict)
+    _reported: set[str] = field(default_factory=set)
+
+    def started(self, name: str, now: float) -> None:
+        self._since[name] = now
+        self._due.pop(name, None)
+
+    def exited(self, name: str, now: float) -> float:
+        """The wait before starting ``name`` again (it exited at ``now``)."""
+        if now - self._since.get(name, now) >= STABLE_AFTER_S:
+            self._restarts[name] = 0
+        attempt = self._restarts.get(name, 0)
+        self._restarts[name] = attempt + 1
+        delay = RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)]
+        self._due[name] = now + delay
+        return delay
+
+    def waiting(self, name: str) -> bool:
+        return name in self._due
+
+    def due(self, name: str, now: float) -> bool:
+        return now >= self._due[name]
+
+    def count(self, name: str) -> int:
+        return self._restarts.get(name, 0)
+
+    def report_once(self, name: str) -> bool:
+        first = name not in self._reported
+        self._reported.add(name)
+        return first
+
+
 class StackError(RuntimeError):
     """The stack could not be brought up (the message says which part failed)."""
 
@@ -79,6 +123,16 @@ class ServiceSpec:
     demo: tuple[str, ...] = ()
     """The module (and arguments) run with ``python -m`` as the service's demo; empty:
     ``<module> demo``. Tools that drive a service live outside its image (``seed``)."""
+
+    @property
+    def try_read(self) -> tuple[str, str, tuple[str, ...]] | None:
+        """``[tool.devstack] try``: a read to show once the stack is up, as (path, role,
+        grids) of the token it needs; None when the service declares none."""
+        table = _devstack_table(self.path / "pyproject.toml").get("try")
+        if not isinstance(table, dict) or not isinstance(table.get("path"), str):
+            return None
+        grids = table.get("grids", [])
+        return str(table["path"]), str(table.get("role", "officer")), tuple(map(str, grids))
 
     @property
     def demo_command(self) -> tuple[str, ...]:
@@ -166,11 +220,19 @@ def _declared_offset(pyproject: Path) -> int | None:
 
 
 def service_env(
-    spec: ServiceSpec, *, database_url: str, bootstrap: str, idempotent: bool, jwt_secret: str
+    spec: ServiceSpec,
+    *,
+    database_url: str,
+    bootstrap: str,
+    idempotent: bool,
+    jwt_secret: str,
+    log_json: bool = True,
 ) -> dict[str, str]:
-    """The per-service settings the launcher injects (``<NAME>_...``)."""
+    """The per-service settings the launcher injects (``<NAME>_...``): log lines are JSON
+    unless ``log_json`` is False (the stack runs in a terminal: lines for people)."""
     prefix = spec.env_prefix
     return {
+        f"{prefix}_LOG_JSON": "true" if log_json else "false",
         f"{prefix}_DATABASE_URL": database_url,
         f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         f"{prefix}_KAFKA_IDEMPOTENT_PRODUCER": "true" if idempotent else "false",
@@ -195,6 +257,7 @@ class StackOptions:
     smoke_timeout: float = 180.0
     stop_grace: float = 10.0
     colour: bool | None = None  # None: when stdout is a TTY
+    restart: bool = True  # a service that exits is started again, after a backoff
 
 
 @dataclass
@@ -457,8 +520,10 @@ class Stack:
         if importlib.util.find_spec("common.auth") is not None:
             self.out.info(
                 f"mint a token: uv run python -m common.auth --secret {self.jwt_secret} "
-                "--role officer --scope <service>:read  (see --help)"
+                "--role officer --grid <grid> --scope <service>:read  (see --help)"
             )
+            for spec in self.services:
+                self._try_hint(spec)
         else:
             mint = (
                 "import jwt, time; print(jwt.encode({'sub': 'dev', 'exp': int(time.time()) + "
@@ -466,6 +531,21 @@ class Stack:
             )
             self.out.info(f'mint a token (HS256): python -c "{mint}"')
         self.out.info(f"env of every service written to {self.data_dir / 'stack.env'}")
+
+    def _try_hint(self, spec: ServiceSpec) -> None:
+        """A read that works on this stack (the service's ``[tool.devstack] try``)."""
+        read = spec.try_read
+        if read is None:
+            return
+        path, role, grids = read
+        grid_args = "".join(f" --grid {shlex.quote(g)}" for g in grids)
+        mint = (
+            f"uv run python -m common.auth --secret {self.jwt_secret} --role {role}{grid_args} "
+            f"--scope {spec.name}:read"
+        )
+        self.out.info(
+            f'try {spec.name}: curl -H "Authorization: Bearer $({mint})" {spec.base_url}{path}'
+        )
 
     def _write_env_file(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -511,6 +591,7 @@ class Stack:
         colour = self.options.colour
         if colour is None:
             colour = self.stream.isatty()
+        terminal = self.stream.isatty()
         self._out = _Output(self.stream, [*names, "stack"], colour)
         if not self.services:
             raise StackError(f"no services found under {root / 'services'}")
@@ -528,6 +609,7 @@ class Stack:
                 bootstrap=self.bootstrap,
                 idempotent=self.idempotent,
                 jwt_secret=self.jwt_secret,
+                log_json=not terminal,
             )
         self._write_env_file()
 
@@ -572,14 +654,33 @@ class Stack:
             self.out.info("stopped")
 
     def _idle(self) -> None:
-        """Wait for a signal; report services that exit on their own."""
-        reported: set[str] = set()
+        """Wait for a signal; start again a service that exits on its own (with a backoff,
+        reset once it has run for :data:`STABLE_AFTER_S`), saying so."""
+        supervisor = Supervisor()
+        specs = {s.name: s for s in self.services}
+        for name in self._servers:
+            supervisor.started(name, time.monotonic())
         while True:
-            for name, proc in self._servers.items():
-                if proc.poll() is not None and name not in reported:
-                    reported.add(name)
-                    self.out.info(f"{name} exited with code {proc.returncode}")
-            time.sleep(0.5)
+            now = time.monotonic()
+            for name, proc in list(self._servers.items()):
+                if supervisor.waiting(name):
+                    if supervisor.due(name, now):
+                        self._serve(specs[name])
+                        supervisor.started(name, now)
+                        self.out.info(f"{name} started again (restart {supervisor.count(name)})")
+                    continue
+                if proc.poll() is None:
+                    continue
+                if not self.options.restart:
+                    if supervisor.report_once(name):
+                        self.out.info(f"{name} exited with code {proc.returncode}")
+                    continue
+                delay = supervisor.exited(name, now)
+                self.out.info(
+                    f"{name} exited with code {proc.returncode}; starting it again in "
+                    f"{delay:.0f}s (restart {supervisor.count(name)})"
+                )
+            time.sleep(0.25)
 
     def run(self) -> int:
         """Run until interrupted (or, with ``smoke``, until the demos finished)."""

@@ -2,7 +2,9 @@
 
 Reads the settings the launcher injects (``<PREFIX>_DATABASE_URL`` ...), so the tests
 check the wiring end to end. Behaviour switches (inherited environment):
-``FAKE_DEMO_FAIL=1`` makes ``demo`` exit 1; ``FAKE_NOT_READY=1`` keeps /readyz at 503.
+``FAKE_DEMO_FAIL=1`` makes ``demo`` exit 1; ``FAKE_NOT_READY=1`` keeps /readyz at 503;
+``FAKE_DIE_ONCE=<file>``: the first ``serve`` (while the file does not exist) creates the
+file and exits with code 3 two seconds after it is ready, as a crash would.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -71,6 +74,10 @@ def serve(cfg: dict[str, str], host: str, port: int) -> None:
 
     server = ThreadingHTTPServer((host, port), Handler)
     print(f"serving on http://{host}:{port}", flush=True)
+    die_once = os.environ.get("FAKE_DIE_ONCE")
+    if die_once and not os.path.exists(die_once):
+        open(die_once, "w").close()
+        threading.Timer(2.0, lambda: os._exit(3)).start()
     server.serve_forever()
 
 

@@ -23,6 +23,22 @@ def _redact_processor(
     return redacted
 
 
+class RetriedIsNotAnError(logging.Filter):
+    """The Kafka client logs a retriable error at ERROR and then retries it, e.g.
+    ``GroupCoordinatorNotAvailable`` while a broker loads its group coordinator at start-up.
+    Such a line is a WARNING: an error is what nobody retries."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name.startswith("aiokafka")
+            and record.levelno >= logging.ERROR
+            and isinstance(record.args, tuple)
+            and any(getattr(arg, "retriable", False) for arg in record.args)
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
     """Configure structlog and the standard library's logging for one service process."""
     shared: list[Any] = [
@@ -62,6 +78,7 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
             ],
         )
     )
+    handler.addFilter(RetriedIsNotAnError())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
