@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
+import structlog
 from aiokafka import errors
 
 from common.logging import configure_logging
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """configure_logging binds the (captured) stdout of the test: put logging back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def last_line(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:

@@ -14,7 +14,7 @@ from pydantic_settings import SettingsConfigDict
 
 from common.events import Event
 from common.inbox import Inbox
-from common.runtime import Runtime
+from common.runtime import Runtime, Subscription, build_runtime
 from common.service import Kit, Parts, Service, Topic
 from common.settings import DEV_SECRET, ServiceSettings, parse_timezone
 
@@ -124,6 +124,20 @@ def test_topics_are_the_published_the_consumed_and_the_consumed_dead_letter_topi
         "kitother.events",
         "kitother.events.dlq",
     )
+
+
+def test_the_kafka_usage_names_each_groups_topic_and_what_its_inbox_reads() -> None:
+    (subscription,) = kit_service().kafka_usage().subscriptions
+    assert subscription == Subscription(
+        "kitother.events", "svckit.strays", (StrayArrived,), foreign_topic=True
+    )
+
+    async def plain_feed(_records: object) -> None:
+        return None
+
+    runtime = build_runtime("svckit", KitSettings())
+    runtime.subscribe("feeds.parcels", "svckit.feed", plain_feed, description="a plain feed")
+    assert runtime.subscriptions == [Subscription("feeds.parcels", "svckit.feed", None)]
 
 
 def test_an_event_on_an_undeclared_topic_is_refused_at_build() -> None:

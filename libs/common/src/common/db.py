@@ -176,3 +176,15 @@ def is_transient_conflict(exc: BaseException) -> bool:
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         return code in _RETRYABLE_SQLSTATES
     return False
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database refusing a value: PostgreSQL's SQLSTATE class 22,
+    "data exception" (too long for its column, a character the encoding cannot hold, a
+    number out of range). The same values fail however often they are tried again, so a
+    consumer dead-letters the event at once rather than retrying it.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(code, str) and code.startswith("22")

@@ -6,6 +6,7 @@ CloudEvents SDK, or a bare Kafka client, can read our events without our code.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,11 @@ CONTENT_TYPE = "application/json"
 MAX_ID_LENGTH = 200
 """Longest ``ce_id`` accepted (the inbox's column): CloudEvents allows any non-empty
 string, producers here send UUIDs; a longer one is refused as poison, not stored."""
+
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""What CloudEvents forbids in a String attribute; in a ``ce_id`` it is refused as
+poison (the inbox could not even remember it: PostgreSQL's text holds no NUL)."""
 
 
 class EnvelopeError(ValueError):
@@ -91,6 +97,8 @@ class Envelope:
             raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
         if len(h["ce_id"]) > MAX_ID_LENGTH:
             raise EnvelopeError(f"ce_id is longer than {MAX_ID_LENGTH} characters")
+        if CONTROL_CHARACTERS.search(h["ce_id"]):
+            raise EnvelopeError(f"ce_id has a control character: {h['ce_id'][:64]!r}")
         if h["ce_specversion"] != SPEC_VERSION:
             raise EnvelopeError(f"unsupported ce_specversion {h['ce_specversion']!r}")
         try:

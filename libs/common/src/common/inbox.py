@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -31,10 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import metrics
 from common.clock import Clock, SystemClock
-from common.db import inbox
+from common.db import inbox, is_data_error
 from common.envelope import Envelope, EnvelopeError
 from common.events import Event, event_class, split_ce_type
-from common.outbox import Send
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +47,12 @@ Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 Headers = Mapping[str, Any] | Iterable[tuple[str, Any]]
 """Message headers: FastStream's dict or a consumer record's list of pairs."""
 
+SendRecord = Callable[
+    [str, bytes | None, bytes | None, list[tuple[str, bytes]]], Awaitable[Awaitable[object]]
+]
+"""Enqueue one record exactly as given (a null key or value stays null, a header name may
+repeat, nothing is added); await the result for the ack (``Runtime.send_record``)."""
+
 DeadLetter = Callable[[Any, BaseException, int, str], Awaitable[None]]
 """Send one consumer record to its dead-letter topic: (record, error, attempts, consumer)."""
 
@@ -55,14 +61,17 @@ BatchHandle = Callable[[Sequence[Any]], Awaitable[object]]
 
 
 async def publish_dead_letter(
-    send: Send, record: Any, exc: BaseException, attempts: int, consumer: str
+    send: SendRecord, record: Any, exc: BaseException, attempts: int, consumer: str
 ) -> None:
     """Publish ``record`` to ``<topic>.dlq`` with the error in headers; await the ack.
 
-    Several services' consumer groups may read one topic and share its ``.dlq``: the
-    ``dlq_consumer`` header names the group that gave up, so each can find, and replay,
-    its own. If this publish fails the exception propagates: the message is not
-    acknowledged and comes back, so nothing is lost.
+    The dead letter is the record as it came: its key and value (null stays null), its
+    headers in order, repeated names included, hex-encoded where not UTF-8 (named in
+    ``dlq_hex_headers``), then the ``dlq_*`` headers. Several services' consumer groups
+    may read one topic and share its ``.dlq``: the ``dlq_consumer`` header names the group
+    that gave up, so each can find, and replay, its own. If this publish fails the
+    exception propagates: the message is not acknowledged and comes back, so nothing is
+    lost.
     """
     topic = record.topic + DLQ_SUFFIX
     headers, hexed = text_headers(record.headers or ())
@@ -78,7 +87,10 @@ async def publish_dead_letter(
         ("dlq_attempts", str(attempts).encode()),
         ("dlq_consumer", consumer.encode()),
     ]
-    ack = await send(topic, record.key or b"", record.value or b"", headers)
+    key, value = record.key, record.value
+    if key is None and value is None:  # a Kafka record needs one of them
+        value = b""
+    ack = await send(topic, key, value, headers)
     await ack
     metrics.DEAD_LETTERS.labels(record.topic).inc()
     log.error(
@@ -128,6 +140,25 @@ async def safe_batch_parser(records: Any, parse: Callable[[Any], Awaitable[Any]]
     message = await parse(safe if isinstance(records, tuple | list) else safe[0])
     message.raw_message = records
     return message
+
+
+INBOX_ID_LENGTH: int = inbox.c.event_id.type.length  # type: ignore[attr-defined]  # String(64)
+_HASHED = "sha256:"
+
+
+def inbox_key(event_id: str) -> str:
+    """How the inbox remembers an event id (its ``ce_id``): the id itself, or, when it
+    does not fit the ``event_id`` column, ``sha256:`` and the start of its SHA-256.
+
+    CloudEvents allows any non-empty id and the envelope takes one up to
+    :data:`common.envelope.MAX_ID_LENGTH` characters: a longer one than the column used
+    to fail the insert, be retried and then dead-lettered, i.e. lost. An id that already
+    starts with ``sha256:`` is hashed too, so no id is remembered as another's hash.
+    """
+    if len(event_id) <= INBOX_ID_LENGTH and not event_id.startswith(_HASHED):
+        return event_id
+    digest = hashlib.sha256(event_id.encode()).hexdigest()
+    return (_HASHED + digest)[:INBOX_ID_LENGTH]
 
 
 class PoisonMessage(Exception):
@@ -197,6 +228,16 @@ class Inbox:
         self._max_attempts = max_attempts
         self._backoff_s = backoff_s
 
+    @property
+    def event_types(self) -> tuple[type[Event], ...]:
+        """The event classes it handles (its readers, for another context's events)."""
+        return tuple(self._models.values())
+
+    @property
+    def foreign_topic(self) -> bool:
+        """Whether its topic is another context's (types it has no model for are skipped)."""
+        return self._foreign_topic
+
     async def handle(self, headers: Headers, body: bytes) -> str:
         """Apply one message; returns the outcome (applied, duplicate, ignored)."""
         envelope, event = decode_event(
@@ -225,7 +266,7 @@ class Inbox:
     async def _remember(self, session: AsyncSession, envelope: Envelope) -> bool:
         values = {
             "consumer": self.consumer,
-            "event_id": envelope.id,
+            "event_id": inbox_key(envelope.id),
             "ce_type": envelope.type,
             "received_at": self._clock.now(),
         }
@@ -278,8 +319,8 @@ class Inbox:
                 async with self._sessionmaker() as session, session.begin():
                     fresh = await self._remember_many(session, [w[1] for w in work])
                     for _record, envelope, event, handler in work:
-                        if envelope.id in fresh:
-                            fresh.discard(envelope.id)  # twice in one batch: apply once
+                        if inbox_key(envelope.id) in fresh:
+                            fresh.discard(inbox_key(envelope.id))  # twice in a batch: once
                             await handler(session, event, envelope)
                             outcomes["applied"] += 1
                         else:
@@ -306,7 +347,12 @@ class Inbox:
                     outcomes[await self.handle(record.headers or (), record.value or b"")] += 1
                     break
                 except Exception as exc:
-                    if isinstance(exc, PoisonMessage) or attempt == self._max_attempts:
+                    # A value the database refuses (is_data_error) fails every attempt.
+                    if (
+                        isinstance(exc, PoisonMessage)
+                        or is_data_error(exc)
+                        or attempt == self._max_attempts
+                    ):
                         await self._dead_letter(record, exc, attempt, self.consumer)
                         outcomes["dead_lettered"] += 1
                         break
@@ -315,10 +361,15 @@ class Inbox:
         return outcomes
 
     async def _remember_many(self, session: AsyncSession, envelopes: list[Envelope]) -> set[str]:
-        """Insert the inbox rows; returns the ids that were not there before."""
+        """Insert the inbox rows; returns the keys (:func:`inbox_key`) not there before."""
         now = self._clock.now()
         rows = [
-            {"consumer": self.consumer, "event_id": e.id, "ce_type": e.type, "received_at": now}
+            {
+                "consumer": self.consumer,
+                "event_id": inbox_key(e.id),
+                "ce_type": e.type,
+                "received_at": now,
+            }
             for e in envelopes
         ]
         stmt = _REMEMBER[session.get_bind().dialect.name]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 from sqlalchemy import text
@@ -37,6 +38,14 @@ from common.kafka_security import broker_security
 from common.outbox import WAKE, OutboxRelay, Seal
 from common.settings import ServiceSettings
 from common.timers import TimerHandler, TimerWorker
+
+
+def _aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
+    """The aiokafka producer of a connected FastStream broker; None if there is none
+    (not connected, or FastStream's in-memory ``TestKafkaBroker``)."""
+    state = getattr(broker.config.producer, "_producer", None)
+    producer = getattr(state, "producer", None)
+    return producer if isinstance(producer, AIOKafkaProducer) else None
 
 
 def _done(value: object) -> Awaitable[object]:
@@ -61,6 +70,21 @@ class ConcurrentStartBroker(KafkaBroker):
         self.running = True
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """One consumer group's subscription to a topic, as the service registered it.
+
+    ``events``: the event classes the group's :class:`~common.inbox.Inbox` handles, and
+    ``foreign_topic`` its setting; ``events`` is None when the handler is not an inbox's
+    (a plain feed's batch handler, which records what it applied in its own tables).
+    """
+
+    topic: str
+    group: str
+    events: tuple[type[Event], ...] | None
+    foreign_topic: bool = False
+
+
 @dataclass
 class Runtime:
     """Everything a service's handlers need, and the background loops it runs."""
@@ -73,6 +97,8 @@ class Runtime:
     broker: KafkaBroker
     relay: OutboxRelay
     timer_handlers: dict[str, TimerHandler] = field(default_factory=dict)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    """What :meth:`subscribe` registered, in order."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _timers: TimerWorker | None = None
 
@@ -96,11 +122,31 @@ class Runtime:
         )
         return result if inspect.isawaitable(result) else _done(result)
 
+    async def send_record(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> Awaitable[object]:
+        """Enqueue one record exactly as given; await the result for the ack.
+
+        :meth:`send` goes through FastStream's ``publish``, which takes the headers as a
+        dict (of a repeated name only the last value is kept), adds its own
+        (``correlation_id``, an empty ``content-type``) and sends a null key or value as
+        empty. A dead letter must be the record as it came, so this hands it to the
+        broker's aiokafka producer; FastStream's in-memory test broker has none, and
+        there it goes through :meth:`send`.
+        """
+        producer = _aiokafka_producer(self.broker)
+        if producer is None:
+            return await self.send(topic, key or b"", value or b"", headers)
+        future: Awaitable[object] = await producer.send(
+            topic, value=value, key=key, headers=headers
+        )
+        return future
+
     async def dead_letter(
         self, record: Any, exc: BaseException, attempts: int, consumer: str
     ) -> None:
         """Send one consumer record to its dead-letter topic (see ``common.inbox``)."""
-        await publish_dead_letter(self.send, record, exc, attempts, consumer)
+        await publish_dead_letter(self.send_record, record, exc, attempts, consumer)
 
     def inbox(
         self, group: str, handlers: Mapping[type[Event], Handler], *, foreign_topic: bool = False
@@ -137,6 +183,12 @@ class Runtime:
         dead-lettered with the group named (:func:`common.inbox.retrying`). A new group
         starts from the beginning of the topic.
         """
+        inbox = getattr(handle, "__self__", None)
+        self.subscriptions.append(
+            Subscription(topic, group, inbox.event_types, inbox.foreign_topic)
+            if isinstance(inbox, Inbox)
+            else Subscription(topic, group, None)
+        )
         self.broker.subscriber(
             topic,
             group_id=group,

@@ -42,7 +42,7 @@ from common.inbox import DLQ_SUFFIX
 from common.logging import configure_logging
 from common.pii import PiiCipher
 from common.publisher import Publisher
-from common.runtime import Runtime, build_runtime
+from common.runtime import Runtime, Subscription, build_runtime
 from common.settings import ServiceSettings
 from common.timers import TimerHandler
 
@@ -116,6 +116,8 @@ class KafkaUsage:
     published: tuple[str, ...]
     consumed: tuple[str, ...]
     groups: tuple[str, ...]
+    subscriptions: tuple[Subscription, ...] = ()
+    """Which group reads which topic, and what its inbox handles (see :class:`Subscription`)."""
 
     @property
     def dead_letters(self) -> tuple[str, ...]:
@@ -241,6 +243,7 @@ class Service(Generic[S]):
             published=tuple(t.name for t in self.topics),
             consumed=tuple(dict.fromkeys(consumed)),
             groups=tuple(dict.fromkeys(groups)),
+            subscriptions=tuple(runtime.subscriptions),
         )
 
     def topic_names(self) -> tuple[str, ...]:
