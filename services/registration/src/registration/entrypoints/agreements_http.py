@@ -13,6 +13,7 @@ from common.auth import Principal, requires
 from common.commands import Command, command
 from common.dates import Day
 from common.errors import DomainError, NotFound
+from common.guard import Offset
 from common.runtime import Runtime
 from registration.adapters import agreements_repository as repo
 from registration.adapters import places_repository
@@ -33,7 +34,6 @@ StaffWriter = Annotated[Principal, Depends(requires(WRITE, roles=OFFICE_ROLES))]
 AgreementId = Annotated[str, Path(max_length=36)]
 GridQuery = Annotated[str, Query(max_length=50)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 class AgreementIn(BaseModel):

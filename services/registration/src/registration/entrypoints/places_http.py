@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.auth import Principal, requires
 from common.commands import Command, command
 from common.errors import DomainError, NotFound
+from common.guard import Offset
 from common.runtime import Runtime
 from registration.adapters import places_repository as repo
 from registration.app.access import (
@@ -37,7 +38,7 @@ Writer = Annotated[Principal, Depends(requires(WRITE))]
 Reader = Annotated[Principal, Depends(requires(READ))]
 Staff = Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+
 
 Action = Callable[[Any], Awaitable[tuple[int, Any]]]
 
