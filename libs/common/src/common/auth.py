@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Coroutine
+import weakref
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -94,10 +97,52 @@ def decode_token(secret: str, token: str) -> Principal:
     )
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """What a route's :func:`requires` dependency asks of a caller: ``scope``, and one of
+    ``roles`` (None: any role)."""
+
+    scope: str
+    roles: frozenset[str] | None = None
+
+    def admits(self, principal: Principal) -> bool:
+        return principal.has_scope(self.scope) and (
+            self.roles is None or principal.role in self.roles
+        )
+
+
+# The requirement of each dependency made by `requires`, read back by `route_requirements`
+# (the app documents 401/403 for those routes; the fuzzer mints tokens they accept).
+_REQUIREMENTS: weakref.WeakKeyDictionary[Callable[..., Any], Requirement] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def route_requirements(route: APIRoute) -> list[Requirement]:
+    """The :func:`requires` dependencies of ``route`` (direct or nested, e.g. through
+    :func:`common.commands.command`), in the order FastAPI resolves them."""
+    return list(dict.fromkeys(_requirements(route.dependant)))
+
+
+def _requirements(dependant: Dependant) -> Iterator[Requirement]:
+    for sub in dependant.dependencies:
+        yield from _requirements(sub)
+        if sub.call is not None:
+            try:
+                found = _REQUIREMENTS.get(sub.call)
+            except TypeError:  # not weakly referenceable: not one of ours
+                found = None
+            if found is not None:
+                yield found
+
+
 def requires(
     scope: str, *, roles: frozenset[str] | set[str] | None = None
 ) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """A FastAPI dependency: a valid token carrying ``scope`` (and one of ``roles``)."""
+    """A FastAPI dependency: a valid token carrying ``scope`` (and one of ``roles``).
+
+    Its :class:`Requirement` is readable from the route (:func:`route_requirements`).
+    """
 
     async def dependency(
         request: Request,
@@ -123,6 +168,7 @@ def requires(
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role!r} not allowed")
         return principal
 
+    _REQUIREMENTS[dependency] = Requirement(scope, frozenset(roles) if roles is not None else None)
     return dependency
 
 

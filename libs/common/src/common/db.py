@@ -7,6 +7,8 @@ state change and its bookkeeping commit in one transaction.
 
 from __future__ import annotations
 
+import socket
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -188,3 +190,33 @@ def is_data_error(exc: BaseException) -> bool:
         return False
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return isinstance(code, str) and code.startswith("22")
+
+
+# PostgreSQL's connection_exception class, and admin_shutdown, crash_shutdown and
+# cannot_connect_now (a server stopping, crashed, or still starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database cannot be reached right now": refused or lost
+    connections, a server shutting down or starting up. Nothing is wrong with the work
+    itself: run again once the database is back, it succeeds. An HTTP command answers
+    503 (:mod:`common.http`); a consumer waits and retries rather than dead-lettering.
+
+    Follows the chain of causes: SQLAlchemy wraps the driver's error (and marks a
+    connection it found broken, ``connection_invalidated``), while a refused connection
+    comes through as the bare ``ConnectionRefusedError``.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | socket.gaierror):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        code = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(code, str) and code.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        current = current.orig if isinstance(current, DBAPIError) else current.__cause__
+    return False

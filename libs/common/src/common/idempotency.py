@@ -26,6 +26,7 @@ from common.clock import Clock
 from common.db import ConcurrentWrite, idempotency_keys, is_transient_conflict
 
 HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 Action = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
@@ -40,14 +41,24 @@ def _unprocessable(msg: str) -> HTTPException:
 
 async def idempotency_key(
     key: Annotated[
-        str | None, Header(alias=HEADER, description="Unique per command; retries reuse it")
-    ] = None,
+        str,
+        Header(
+            alias=HEADER,
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            description="Unique per command; retries reuse it",
+        ),
+    ],
 ) -> str:
-    """FastAPI dependency: the required, well-formed ``Idempotency-Key`` header."""
+    """FastAPI dependency: the required, well-formed ``Idempotency-Key`` header.
+
+    Declared required, and bounded, so the OpenAPI document says so (FastAPI refuses a
+    missing or overlong key with its own 422, ``loc`` naming the header); the checks
+    below are those of a direct call."""
     if key is None or not key.strip():
         raise _unprocessable("Idempotency-Key header is required for commands")
-    if len(key) > 200:
-        raise _unprocessable("Idempotency-Key is longer than 200 characters")
+    if len(key) > MAX_KEY_LENGTH:
+        raise _unprocessable(f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters")
     return key.strip()
 
 
