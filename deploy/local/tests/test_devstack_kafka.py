@@ -142,3 +142,44 @@ def test_scram_broker_authenticates_and_enforces_acls() -> None:
             asyncio.run(_produce(kafka.bootstrap, topic))
         with pytest.raises(KafkaConnectionError):
             asyncio.run(_produce(kafka.bootstrap, topic, **{**alice, "sasl_plain_password": "x"}))
+
+
+async def test_restart_keeps_ports_and_log(tmp_path: Path) -> None:
+    """A clean stop and a crash (SIGKILL): the same broker comes back with its records."""
+    from aiokafka import AIOKafkaConsumer
+
+    topic = unique("t-restart")
+    with KafkaBroker() as kafka:
+        port, tmpdir = kafka.port, kafka.tmpdir
+        create_topics(kafka.bootstrap, [topic], partitions=1)
+
+        async def produce(n: int) -> None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=kafka.bootstrap, acks="all", enable_idempotence=True
+            )
+            await producer.start()
+            try:
+                for i in range(n):
+                    await producer.send_and_wait(topic, f"{i}".encode())
+            finally:
+                await producer.stop()
+
+        await produce(3)
+        kafka.halt()
+        assert not kafka.running and kafka.port == port
+        await asyncio.to_thread(kafka.resume)
+        await produce(2)
+        seconds = await asyncio.to_thread(kafka.restart, down_s=0.2, kill=True)
+        print(f"Kafka crashed and restarted in {seconds:.1f}s")
+        assert kafka.running and kafka.port == port and kafka.tmpdir == tmpdir
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=kafka.bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            batches = await consumer.getmany(timeout_ms=10_000, max_records=10)
+            values = [r.value for records in batches.values() for r in records]
+        finally:
+            await consumer.stop()
+        assert values == [b"0", b"1", b"2", b"0", b"1"]
+    assert tmpdir is not None and not tmpdir.exists()

@@ -59,3 +59,24 @@ async def test_template_provider_against_real_server() -> None:
         conn = await asyncpg.connect(_dsn(url))
         await conn.close()
         provider.drop_database("via_template")
+
+
+def test_restart_keeps_port_and_data() -> None:
+    """A fast stop and a crash (``immediate``): the same server comes back with its rows
+    (every commit, on a ``crash_safe`` cluster)."""
+    with PostgresCluster(crash_safe=True) as pg:
+        port, tmpdir = pg.port, pg.tmpdir
+        pg.create_database("kept")
+        pg.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1);", database="kept")
+        pg.halt()
+        assert not pg.running and pg.port == port
+        with pytest.raises(RuntimeError, match="failed"):
+            pg.psql("SELECT 1")
+        pg.resume()
+        pg.psql("INSERT INTO t VALUES (2);", database="kept")
+        seconds = pg.restart(down_s=0.2, mode="immediate")
+        print(f"PostgreSQL crashed and restarted in {seconds:.1f}s")
+        assert pg.running and pg.port == port and pg.tmpdir == tmpdir
+        assert pg.psql("SELECT count(*) FROM t", database="kept").strip() == "2"
+        pg.halt()
+    assert tmpdir is not None and not tmpdir.exists()  # stop() after a halt cleans up

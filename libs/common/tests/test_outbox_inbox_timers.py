@@ -657,7 +657,7 @@ async def test_failure_that_outlasts_the_retries_goes_to_the_dlq() -> None:
 
     async def handler(_msg: Any) -> None:
         calls.append(1)
-        raise ConnectionError("db down")
+        raise RuntimeError("handler broke")
 
     result, send = await _consume(handler, max_attempts=2)
 
@@ -665,9 +665,24 @@ async def test_failure_that_outlasts_the_retries_goes_to_the_dlq() -> None:
     assert len(calls) == 2
     ((topic, _key, _value, headers),) = send.sent
     assert topic == "runtimetest.events.dlq"
-    assert headers["dlq_error"] == b"db down"
-    assert headers["dlq_error_type"] == b"ConnectionError"
+    assert headers["dlq_error"] == b"handler broke"
+    assert headers["dlq_error_type"] == b"RuntimeError"
     assert headers["dlq_attempts"] == b"2"
+
+
+async def test_a_database_down_longer_than_the_retries_is_waited_for_not_dead_lettered() -> None:
+    calls: list[int] = []
+
+    async def handler(_msg: Any) -> None:
+        calls.append(1)
+        if len(calls) < 4:
+            raise ConnectionError("db down")
+
+    result, send = await _consume(handler, max_attempts=2)
+
+    assert result is None
+    assert len(calls) == 4
+    assert send.sent == []
 
 
 # --------------------------------------------------------------------------- timers

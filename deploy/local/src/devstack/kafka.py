@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from devstack._proc import ProcessInTempDir, java_bin, log_tail, run_async
+from devstack._proc import ProcessInTempDir, java_bin, log_tail, run_async, stop_process
 from devstack.ports import free_port
 
 __all__ = [
@@ -380,6 +381,8 @@ class KafkaBroker(ProcessInTempDir):
     """A throwaway single-node KRaft Kafka broker on 127.0.0.1.
 
     ``with KafkaBroker() as kafka: kafka.bootstrap`` or ``start()`` / ``stop()``.
+    Fault tests stop and start the same broker, its data and ports kept: :meth:`halt`
+    (clean, or ``kill=True`` for a crash), :meth:`resume`, or :meth:`restart` for both.
     """
 
     #: Apache Kafka supports the idempotent (and transactional) producer.
@@ -417,6 +420,8 @@ class KafkaBroker(ProcessInTempDir):
         self.startup_seconds: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        #: The broker's command line (set by the first start; a restart runs it again).
+        self._command: list[str] = []
 
     @property
     def bootstrap(self) -> str:
@@ -499,7 +504,8 @@ class KafkaBroker(ProcessInTempDir):
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
     def start(self) -> KafkaBroker:
-        if self._proc is not None:
+        if self._command:  # started before: running, or halted (then start it again)
+            self.resume()
             return self
         started = time.monotonic()
         lib = resolve_classpath()
@@ -563,19 +569,24 @@ class KafkaBroker(ProcessInTempDir):
                 f"StorageTool format failed (exit {fmt.returncode}):\n{fmt.stdout}\n{fmt.stderr}"
             )
         self._log = self.log_path.open("wb")
+        self._command = [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms256m",
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
+            log_opt,
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(config),
+        ]
+        self._spawn()
+
+    def _spawn(self) -> None:
+        assert self.tmpdir is not None and self._log is not None and self._command
         self._proc = subprocess.Popen(
-            [
-                java,
-                f"-Xmx{self.heap}",
-                "-Xms256m",
-                "-XX:+UseSerialGC",
-                "-Djava.awt.headless=true",
-                log_opt,
-                "-cp",
-                classpath,
-                "kafka.Kafka",
-                str(config),
-            ],
+            self._command,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -590,7 +601,65 @@ class KafkaBroker(ProcessInTempDir):
             args.append(f"--add-scram={_SASL_MECHANISM}=[name={user},password={password}]")
         return args
 
+    # -- faults: the same broker, stopped and started again with its data ---------------
+    @property
+    def running(self) -> bool:
+        """True while the JVM runs (False after :meth:`halt`, until :meth:`resume`)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def halt(self, *, kill: bool = False) -> None:
+        """Stop the JVM and keep everything else: log dirs, config, ports, log file.
+
+        ``kill=False`` is a clean shutdown (SIGTERM: the broker flushes its logs and
+        writes its producer-state snapshots); ``kill=True`` is a crash (SIGKILL: the
+        next start recovers the logs). :meth:`resume` starts it again.
+        """
+        if self.tmpdir is None or not self._command:
+            raise RuntimeError("KafkaBroker is not started")
+        if self._proc is None:
+            return
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            self._proc.wait(timeout=30)
+        else:
+            stop_process(self._proc, self.stop_timeout)
+        self._proc = None
+
+    def resume(self) -> float:
+        """Start the halted broker again on the same ports with the same data; wait
+        until it serves metadata. Returns the seconds that took."""
+        if self.tmpdir is None or not self._command:
+            raise RuntimeError("KafkaBroker is not started")
+        if self.running:
+            return 0.0
+        started = time.monotonic()
+        self._spawn()
+        assert self._proc is not None
+        try:
+            wait_for_kafka(
+                self.bootstrap,
+                self.startup_timeout,
+                proc=self._proc,
+                client_options=self.client_options(),
+            )
+        except KafkaStartError as exc:
+            raise KafkaStartError(
+                f"Kafka broker failed to restart: {exc}\n{log_tail(self.log_path)}"
+            ) from exc
+        return time.monotonic() - started
+
+    def restart(self, *, down_s: float = 0.0, kill: bool = False) -> float:
+        """:meth:`halt`, stay down ``down_s`` seconds, :meth:`resume`; returns the
+        seconds from the halt until the broker served metadata again."""
+        started = time.monotonic()
+        self.halt(kill=kill)
+        time.sleep(down_s)
+        self.resume()
+        return time.monotonic() - started
+
     def stop(self) -> None:
         super().stop()
+        self._command = []
         self.port = 0
         self.controller_port = 0

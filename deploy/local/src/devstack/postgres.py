@@ -16,14 +16,23 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from devstack._proc import log_tail
 from devstack.ports import free_port
 
-__all__ = ["PostgresCluster", "PostgresStartError", "pg_bin_dir", "validate_db_name"]
+__all__ = [
+    "PostgresCluster",
+    "PostgresStartError",
+    "StopMode",
+    "pg_bin_dir",
+    "validate_db_name",
+]
 
 _FALLBACK_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+#: ``pg_ctl stop -m``: ``smart`` waits for clients, ``fast`` ends them, ``immediate`` crashes.
+StopMode = Literal["smart", "fast", "immediate"]
 
 
 class PostgresStartError(RuntimeError):
@@ -54,18 +63,27 @@ def validate_db_name(name: str) -> str:
 class PostgresCluster:
     """A temporary PostgreSQL cluster on 127.0.0.1 with trust auth for user ``postgres``.
 
-    ``with PostgresCluster() as pg: url = pg.create_database("registration")``
+    ``with PostgresCluster() as pg: url = pg.create_database("registration")``. Fault
+    tests stop and start the same server, its data and port kept: :meth:`halt` (``fast``,
+    or ``immediate`` for a crash), :meth:`resume`, or :meth:`restart` for both.
     """
 
     user = "postgres"
 
-    def __init__(self, *, startup_timeout: float = 60.0) -> None:
+    def __init__(self, *, startup_timeout: float = 60.0, crash_safe: bool = False) -> None:
+        """``crash_safe``: ``synchronous_commit`` stays on, so a committed transaction
+        survives a crash of the server (``halt("immediate")``); without it the last
+        fraction of a second of commits may be lost then. ``fsync`` is off either way
+        (the machine does not crash)."""
         self.startup_timeout = startup_timeout
+        self.crash_safe = crash_safe
         self.port = 0
         self.tmpdir: Path | None = None
         self.startup_seconds: float | None = None
         self._bin: Path | None = None
         self._running = False
+        #: The server's ``pg_ctl start -o`` options (set by the first start).
+        self._options = ""
 
     # -- paths ---------------------------------------------------------------------------
     @property
@@ -102,7 +120,8 @@ class PostgresCluster:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> PostgresCluster:
-        if self._running:
+        if self._options:  # started before: running, or halted (then start it again)
+            self.resume()
             return self
         started = time.monotonic()
         self._bin = pg_bin_dir()
@@ -137,29 +156,13 @@ class PostgresCluster:
                 )
             )
             self.port = free_port()
-            options = (
+            synchronous_commit = "on" if self.crash_safe else "off"
+            self._options = (
                 f"-p {self.port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+                f"-c synchronous_commit={synchronous_commit} -c full_page_writes=off "
+                "-c max_connections=200"
             )
-            self._run(
-                self._as_server_user(
-                    [
-                        self._exe("pg_ctl"),
-                        "-D",
-                        str(self.data_dir),
-                        "-l",
-                        str(self.log_path),
-                        "-w",
-                        "-t",
-                        str(int(self.startup_timeout)),
-                        "-o",
-                        options,
-                        "start",
-                    ]
-                ),
-                timeout=self.startup_timeout + 10,
-            )
-            self._running = True
+            self._pg_ctl_start()
         except BaseException as exc:
             tail = log_tail(self.log_path) if self.tmpdir else ""
             self.stop()
@@ -169,19 +172,87 @@ class PostgresCluster:
         self.startup_seconds = time.monotonic() - started
         return self
 
+    def _pg_ctl_start(self) -> None:
+        self._run(
+            self._as_server_user(
+                [
+                    self._exe("pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_path),
+                    "-w",
+                    "-t",
+                    str(int(self.startup_timeout)),
+                    "-o",
+                    self._options,
+                    "start",
+                ]
+            ),
+            timeout=self.startup_timeout + 10,
+        )
+        self._running = True
+
+    def _pg_ctl_stop(self, mode: StopMode) -> None:
+        cmd = self._as_server_user(
+            [self._exe("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"]
+        )
+        try:
+            subprocess.run(cmd, capture_output=True, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            self._kill_postmaster()
+        self._running = False
+
+    # -- faults: the same cluster, stopped and started again with its data --------------
+    @property
+    def running(self) -> bool:
+        """True while the server runs (False after :meth:`halt`, until :meth:`resume`)."""
+        return self._running
+
+    def halt(self, mode: StopMode = "fast") -> None:
+        """Stop the server and keep its data directory and port (``pg_ctl stop -m``).
+
+        ``fast``: sessions are terminated, a clean shutdown; ``immediate``: the server
+        quits without a checkpoint, a crash (the next start replays the WAL; only a
+        ``crash_safe`` cluster keeps every commit then). Clients see their connections
+        dropped and new ones refused until :meth:`resume`.
+        """
+        if self.tmpdir is None or not self._options:
+            raise RuntimeError("PostgresCluster is not started")
+        if self._running:
+            self._pg_ctl_stop(mode)
+
+    def resume(self) -> float:
+        """Start the halted server again, same port and data; returns the seconds it took."""
+        if self.tmpdir is None or not self._options:
+            raise RuntimeError("PostgresCluster is not started")
+        if self._running:
+            return 0.0
+        started = time.monotonic()
+        try:
+            self._pg_ctl_start()
+        except PostgresStartError as exc:
+            raise PostgresStartError(
+                f"PostgreSQL failed to restart: {exc}\n{log_tail(self.log_path)}"
+            ) from exc
+        return time.monotonic() - started
+
+    def restart(self, *, down_s: float = 0.0, mode: StopMode = "fast") -> float:
+        """:meth:`halt`, stay down ``down_s`` seconds, :meth:`resume`; returns the
+        seconds from the halt until the server accepted connections again."""
+        started = time.monotonic()
+        self.halt(mode)
+        time.sleep(down_s)
+        self.resume()
+        return time.monotonic() - started
+
     def stop(self) -> None:
         if self._running and self.tmpdir is not None:
-            cmd = self._as_server_user(
-                [self._exe("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]
-            )
-            try:
-                subprocess.run(cmd, capture_output=True, timeout=60, check=False)
-            except subprocess.TimeoutExpired:
-                self._kill_postmaster()
-            self._running = False
+            self._pg_ctl_stop("fast")
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
+        self._options = ""
         self.port = 0
 
     def _kill_postmaster(self) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import metrics
 from common.clock import Clock, SystemClock
-from common.db import inbox, is_data_error
+from common.db import inbox, is_data_error, is_database_unavailable
 from common.envelope import Envelope, EnvelopeError
 from common.events import Event, event_class, split_ce_type
 
@@ -293,6 +293,7 @@ class Inbox:
         if self._dead_letter is None:
             raise RuntimeError("a batch inbox needs a dead_letter sender")
         outcomes: Counter[str] = Counter()
+        counted: Counter[str] = Counter()  # of the outcomes, those already in the metric
         work: list[tuple[Any, Envelope, Event, Handler]] = []
         for record in records:
             try:
@@ -332,9 +333,14 @@ class Inbox:
                 log.warning(
                     "consumer.batch_failed", consumer=self.consumer, size=len(work), error=str(exc)
                 )
-                outcomes.clear()
-                outcomes.update(await self._one_by_one([w[0] for w in work]))
-        for outcome, n in outcomes.items():
+                # Rolled back: what the first pass dead-lettered or ignored stays counted.
+                outcomes.pop("applied", None)
+                outcomes.pop("duplicate", None)
+                alone = await self._one_by_one([w[0] for w in work])
+                outcomes.update(alone)
+                # Inbox.handle counted its own outcomes: only the dead letters are left.
+                counted.update({k: n for k, n in alone.items() if k != "dead_lettered"})
+        for outcome, n in (outcomes - counted).items():
             metrics.EVENTS_CONSUMED.labels(self.consumer, outcome).inc(n)
         return outcomes
 
@@ -342,11 +348,16 @@ class Inbox:
         assert self._dead_letter is not None
         outcomes: Counter[str] = Counter()
         for record in records:
-            for attempt in range(1, self._max_attempts + 1):
+            attempt, waits = 1, 0
+            while True:
                 try:
                     outcomes[await self.handle(record.headers or (), record.value or b"")] += 1
                     break
                 except Exception as exc:
+                    if is_database_unavailable(exc):  # not the record's fault: no attempt
+                        waits += 1
+                        await wait_for_database(self.consumer, record, exc, self._backoff_s, waits)
+                        continue
                     # A value the database refuses (is_data_error) fails every attempt.
                     if (
                         isinstance(exc, PoisonMessage)
@@ -358,6 +369,7 @@ class Inbox:
                         break
                     metrics.CONSUMER_RETRIES.labels(record.topic).inc()
                     await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+                    attempt += 1
         return outcomes
 
     async def _remember_many(self, session: AsyncSession, envelopes: list[Envelope]) -> set[str]:
@@ -390,6 +402,34 @@ async def raw_body(msg: Any) -> bytes:
     return body
 
 
+UNAVAILABLE_MAX_BACKOFF_S = 5.0
+"""The longest wait between two tries of a consumer whose database is unreachable."""
+
+
+async def wait_for_database(
+    consumer: str, record: Any, exc: BaseException, backoff_s: float, waits: int
+) -> None:
+    """Back off (exponentially, up to :data:`UNAVAILABLE_MAX_BACKOFF_S`) before trying
+    ``record`` again: the database is unreachable (:func:`common.db.is_database_unavailable`).
+
+    Such a failure is not the record's: it does not count as an attempt and never
+    dead-letters the record, which would lose its effect. The consumer waits for the
+    database, however long; its partition waits with it, as every record would fail.
+    """
+    delay = min(UNAVAILABLE_MAX_BACKOFF_S, max(backoff_s, 0.05) * 2 ** min(waits - 1, 10))
+    metrics.CONSUMER_RETRIES.labels(record.topic).inc()
+    log.warning(
+        "consumer.database_unavailable",
+        consumer=consumer,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        error=str(exc)[:500],
+        retry_in_s=delay,
+    )
+    await asyncio.sleep(delay)
+
+
 def retrying(
     consumer: str,
     handle: BatchHandle,
@@ -402,14 +442,15 @@ def retrying(
 
     A :class:`PoisonMessage` escaping ``handle`` sends the batch to the dead-letter topic at
     once; any other error after ``max_attempts`` attempts (an :class:`Inbox` has already
-    isolated and dead-lettered failing records one by one by then). If dead-lettering
+    isolated and dead-lettered failing records one by one by then), except an unreachable
+    database: then the batch waits for it (:func:`wait_for_database`). If dead-lettering
     fails too, the error propagates: the offset is not committed and the batch comes back.
     """
 
     async def on_batch(_bodies: Any, msg: KafkaMessage) -> None:
         raw = msg.raw_message
         records = list(raw) if isinstance(raw, tuple | list) else [raw]
-        attempt = 0
+        attempt, waits = 0, 0
         while True:
             attempt += 1
             try:
@@ -418,6 +459,10 @@ def retrying(
             except PoisonMessage as exc:
                 failed: BaseException = exc
             except Exception as exc:
+                if is_database_unavailable(exc):
+                    attempt, waits = attempt - 1, waits + 1
+                    await wait_for_database(consumer, records[0], exc, backoff_s, waits)
+                    continue
                 if attempt < max_attempts:
                     metrics.CONSUMER_RETRIES.labels(records[0].topic).inc()
                     log.warning(
