@@ -187,6 +187,12 @@ def document_refusals(router: APIRouter, *, service_routes: bool = True) -> None
 
 
 DATABASE_UNAVAILABLE = "database unavailable"
+
+NOT_GATING = frozenset({"broker"})
+"""Readiness checks reported but not failing ``/readyz``: with the outbox a service takes
+commands while Kafka is away (they are published when it is back), so a broker outage
+must not take every replica out of its Service; ``checks.broker`` and the
+``outbox_lag_seconds`` gauge say it is away."""
 #: Exceptions an unreachable database surfaces as (:func:`common.db.is_database_unavailable`
 #: decides): SQLAlchemy's errors, and a connection refused before SQLAlchemy got one.
 _DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, ConnectionError, socket.gaierror)
@@ -278,7 +284,7 @@ def create_service_app(
     )
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
-        ready = all(v == "ok" for v in checks.values())
+        ready = all(v == "ok" for k, v in checks.items() if k not in NOT_GATING)
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
