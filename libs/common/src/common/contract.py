@@ -127,9 +127,12 @@ def reader_problems(root: Path, service: str) -> list[str]:
 
 # -- free text on public topics -------------------------------------------------------------
 
-IDENTIFIER_SUFFIXES = ("_id", "_ref", "_masked", "_no", "_code", "_version", "_kind", "_by",
-                       "_region", "_worker")  # fmt: skip
-IDENTIFIER_NAMES = frozenset({"kind", "month", "gender", "changed_fields"})
+IDENTIFIER_SUFFIXES = ("_id", "_ids", "_ref", "_masked", "_no", "_code", "_version", "_kind",
+                       "_by", "_region", "_worker")  # fmt: skip
+IDENTIFIER_NAMES = frozenset({
+    "kind", "month", "gender", "changed_fields", "seed",
+    "officer", "landlord_hint",  # an account, a party id (inspection's first contract)
+})  # fmt: skip
 """Names of string fields that hold identifiers, codes or enumerated values, not text a
 person typed. Any other string field of an event on a public topic must be
 :data:`common.events.FreeText`, whose identity and phone numbers are scrubbed on the way

@@ -1,0 +1,54 @@
+"""Inspection, declared (common.service): its topics, its events, the wiring of its parts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from common.service import Kit, Parts, Service, Topic
+from inspection.app.plans import Plans
+from inspection.entrypoints.plans_http import build_plans_router
+from inspection.entrypoints.registry_consumers import register_registry_consumer
+from inspection.events import FINDINGS_TOPIC, TOPIC
+from inspection.settings import InspectionSettings
+
+
+def wire(kit: Kit[InspectionSettings]) -> Parts:
+    settings = kit.settings
+    plans = Plans(
+        publisher=kit.publisher,
+        clock=kit.clock,
+        timezone=settings.timezone(),
+        policy=settings.sampling_policy(),
+    )
+    return Parts(
+        routers=[build_plans_router(kit.runtime, plans, max_size=settings.plan_max_size)],
+        consumers=[register_registry_consumer],
+    )
+
+
+service = Service(
+    name="inspection",
+    version="0.1.0",
+    title="Inspection service",
+    description=(
+        "Keeping it under control (管得住): spot-check plans drawn by risk from the registry "
+        "it keeps of registration's events. Publishes on `inspection.events`; the occupants "
+        "officers meet go to registration on `inspection.findings.restricted`."
+    ),
+    settings=InspectionSettings,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    topics=(
+        Topic(TOPIC, "Inspection's public events (CloudEvents, binary mode); key = ce_subject"),
+        Topic(
+            FINDINGS_TOPIC,
+            "RESTRICTED: occupants met on visits with their identity, for registration only "
+            "(Kafka ACLs); key = property_id",
+            restricted=True,
+        ),
+    ),
+    wire=wire,
+)
+
+if __name__ == "__main__":
+    sys.exit(service.cli())
