@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +107,69 @@ async def test_a_plan_is_drawn_from_what_registration_published(
         assert headers["ce_type"] == "inspection.SpotCheckPlanned.v1"
         assert headers["ce_source"] == "/services/inspection"
         assert "property_ids" in json.loads(records[-1].value)
+
+
+async def test_a_visit_meets_a_declared_and_an_undeclared_occupant_and_registration_registers_one(
+    kafka: str, registration: ServiceProcess, postgres_cluster: DatabaseProvider, tmp_path: Path
+) -> None:
+    create_topics(kafka, inspection.topic_names(), partitions=3)
+    name = f"t_inspection_{uuid.uuid4().hex[:8]}"
+    office = ServiceProcess(
+        "inspection", inspection_env(kafka, postgres_cluster.create_database(name)), tmp_path
+    )
+    office.migrate()
+    grid = f"IV-{uuid.uuid4().hex[:6]}"
+    officer = mint_token(SECRET, sub="it-officer", role="officer", grids=[grid],
+                         scopes=["inspection:write", "inspection:read"])  # fmt: skip
+    declared_number, found_number = identity_number(711), identity_number(712)
+    with running(registration), running(office):
+        register_grid(registration, grid)
+        landlord = token("landlord", party_id="L-IV")
+        created = registration.call(
+            "POST", "/properties", landlord,
+            json={"address": "Visit Lane 1", "grid_id": grid, "landlord_id": "L-IV",
+                  "rooms": [{"room_no": "101", "capacity": 2}, {"room_no": "102", "capacity": 2}]},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        property_id = created.json()["property_id"]
+        declared = registration.call(
+            "POST", f"/properties/{property_id}/residences", landlord,
+            json={"id_number": declared_number, "name": "Declared Tenant", "room_no": "101",
+                  "moved_in_on": date.today().isoformat()},
+        )  # fmt: skip
+        assert declared.status_code == 201, declared.text
+
+        visit = {
+            "version": 1, "property_id": property_id, "outcome": "visited", "completed": True,
+            "captured_at": datetime.now(UTC).isoformat(),
+            "occupants": [
+                {"room_no": "101", "id_number": declared_number, "full_name": "Declared Tenant"},
+                {"room_no": "102", "id_number": found_number, "full_name": "Found Tenant"},
+            ],
+            "hazards": [{"item": "no_extinguisher", "passed": False}],
+        }  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:  # until inspection's registry holds the property (from registration)
+            submitted = office.call("PUT", f"/visits/{uuid.uuid4()}", officer, json=visit)
+            if submitted.status_code == 200:
+                break
+            assert submitted.status_code == 422, submitted.text
+            assert time.monotonic() < deadline, office.tail()
+            await asyncio.sleep(0.3)
+
+        staff = token("officer", grids=[grid])
+        deadline = time.monotonic() + 30
+        while True:  # until registration applied the findings
+            residences = registration.call("GET", f"/properties/{property_id}", staff).json()
+            by_room = {r["room_no"]: r for r in residences["residences"]}
+            if "102" in by_room:
+                break
+            assert time.monotonic() < deadline, registration.tail()
+            await asyncio.sleep(0.3)
+        assert len(residences["residences"]) == 2
+        assert by_room["101"]["channel"] == "landlord_self_declaration"  # unchanged
+        assert by_room["102"]["channel"] == "officer"  # registered by the office's visit
+
+        hazards = await read_topic(kafka, "inspection.events", key=property_id, expect=2)
+        types = sorted(dict(r.headers)["ce_type"].decode() for r in hazards)
+        assert types == ["inspection.HazardFound.v1", "inspection.InspectionCompleted.v1"]

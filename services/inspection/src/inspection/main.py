@@ -7,8 +7,10 @@ from pathlib import Path
 
 from common.service import Kit, Parts, Service, Topic
 from inspection.app.plans import Plans
+from inspection.app.visits import Visits
 from inspection.entrypoints.plans_http import build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
+from inspection.entrypoints.visits_http import build_visits_router
 from inspection.events import FINDINGS_TOPIC, TOPIC
 from inspection.settings import InspectionSettings
 
@@ -21,8 +23,18 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
         timezone=settings.timezone(),
         policy=settings.sampling_policy(),
     )
+    visits = Visits(
+        publisher=kit.publisher,
+        clock=kit.clock,
+        cipher=kit.cipher,
+        hazards=settings.hazard_policy(),
+        shifts=settings.shift_policy(),
+    )
     return Parts(
-        routers=[build_plans_router(kit.runtime, plans, max_size=settings.plan_max_size)],
+        routers=[
+            build_plans_router(kit.runtime, plans, max_size=settings.plan_max_size),
+            build_visits_router(kit.runtime, visits),
+        ],
         consumers=[register_registry_consumer],
     )
 

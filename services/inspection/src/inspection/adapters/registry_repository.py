@@ -27,17 +27,38 @@ async def _insert_new(session: AsyncSession, table: Table, values: Mapping[str, 
 
 
 async def add_property(
-    session: AsyncSession, property_id: str, grid_id: str, capacities: list[int]
+    session: AsyncSession, property_id: str, grid_id: str, rooms: dict[str, int]
 ) -> None:
+    """``rooms``: room number -> capacity."""
     await _insert_new(
         session,
         registry_properties,
         {
             "property_id": property_id,
             "grid_id": grid_id,
-            "capacity": sum(capacities),
-            "rooms": len(capacities),
+            "capacity": sum(rooms.values()),
+            "rooms": len(rooms),
+            "room_numbers": sorted(rooms),
         },
+    )
+
+
+async def property_of(session: AsyncSession, property_id: str) -> Any:
+    """The registered property (grid, rooms), or None."""
+    p = registry_properties
+    query = select(p.c.property_id, p.c.grid_id, p.c.room_numbers).where(
+        p.c.property_id == property_id
+    )
+    return (await session.execute(query)).first()
+
+
+async def visited(session: AsyncSession, property_id: str, on: date) -> None:
+    p = registry_properties
+    await session.execute(
+        update(p)
+        .where(p.c.property_id == property_id)
+        .where((p.c.last_visited_on.is_(None)) | (p.c.last_visited_on < on))
+        .values(last_visited_on=on)
     )
 
 
@@ -77,7 +98,7 @@ async def facts_of_grid(
     recent_since = as_of - timedelta(days=recent_days)
     props = (
         await session.execute(
-            select(p.c.property_id, p.c.capacity)
+            select(p.c.property_id, p.c.capacity, p.c.last_visited_on)
             .where(p.c.grid_id == grid_id)
             .order_by(p.c.property_id)
         )
@@ -119,7 +140,7 @@ async def facts_of_grid(
                 self_declared=int(res.self_declared) if res else 0,
                 move_ins_recent=int(res.recent) if res else 0,
                 open_leads=leads.get(prop.property_id, 0),
-                last_visited_on=None,  # visits are not recorded yet (issue 11)
+                last_visited_on=prop.last_visited_on,
             )
         )
     return facts

@@ -6,7 +6,7 @@ commands. Ids are as wide as registration's (its schema bounds none of them).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, Integer, String, Table
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table
 
 from inspection.adapters.metadata import metadata
 
@@ -17,6 +17,8 @@ registry_properties = Table(
     Column("grid_id", String, nullable=False, index=True),
     Column("capacity", Integer, nullable=False),
     Column("rooms", Integer, nullable=False),
+    Column("room_numbers", JSON, nullable=False),
+    Column("last_visited_on", Date, nullable=True),  # inspection's own: a completed visit
 )
 
 registry_residences = Table(

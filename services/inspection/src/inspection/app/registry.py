@@ -26,8 +26,8 @@ from inspection.upstream.registration import (
 
 async def on_property_registered(session: AsyncSession, event: Event, _: Envelope) -> None:
     assert isinstance(event, PropertyRegistered)
-    capacities = [room.capacity for room in event.rooms]
-    await repo.add_property(session, event.property_id, event.grid_id, capacities)
+    rooms = {room.room_no: room.capacity for room in event.rooms}
+    await repo.add_property(session, event.property_id, event.grid_id, rooms)
 
 
 async def on_residence_declared(session: AsyncSession, event: Event, _: Envelope) -> None:

@@ -12,15 +12,20 @@ from inspection.events.findings import OccupantFound
 from inspection.events.plans import SpotCheckPlanned
 from inspection.events.sweeps import DiscoveredRoom, PropertyDiscovered
 from inspection.events.verification import VerificationCompleted, VerificationOutcome
+from inspection.events.visits import HazardFound, InspectionCompleted, Severity, VisitOutcome
 
 __all__ = [
     "FINDINGS_TOPIC",
     "TOPIC",
     "DiscoveredRoom",
+    "HazardFound",
+    "InspectionCompleted",
     "InspectionEvent",
     "OccupantFound",
     "PropertyDiscovered",
+    "Severity",
     "SpotCheckPlanned",
     "VerificationCompleted",
     "VerificationOutcome",
+    "VisitOutcome",
 ]
