@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from tests.integration.services import (
     SECRET,
     ServiceProcess,
     identity_number,
+    produce,
     read_topic,
     register_grid,
     running,
@@ -173,3 +174,63 @@ async def test_a_visit_meets_a_declared_and_an_undeclared_occupant_and_registrat
         hazards = await read_topic(kafka, "inspection.events", key=property_id, expect=2)
         types = sorted(dict(r.headers)["ce_type"].decode() for r in hazards)
         assert types == ["inspection.HazardFound.v1", "inspection.InspectionCompleted.v1"]
+
+
+async def test_a_lead_from_access_control_is_a_task_whose_verification_closes_it(
+    kafka: str, registration: ServiceProcess, postgres_cluster: DatabaseProvider, tmp_path: Path
+) -> None:
+    create_topics(kafka, inspection.topic_names(), partitions=3)
+    name = f"t_inspection_{uuid.uuid4().hex[:8]}"
+    office = ServiceProcess(
+        "inspection", inspection_env(kafka, postgres_cluster.create_database(name)), tmp_path
+    )
+    office.migrate()
+    grid = f"IL-{uuid.uuid4().hex[:6]}"
+    officer = mint_token(SECRET, sub="it-officer", role="officer", grids=[grid],
+                         scopes=["inspection:write", "inspection:read"])  # fmt: skip
+    staff = token("officer", grids=[grid])
+    with running(registration), running(office):
+        register_grid(registration, grid)
+        created = registration.call(
+            "POST", "/properties", token("landlord", party_id="L-IL"),
+            json={"address": "Lead Lane 1", "grid_id": grid, "landlord_id": "L-IL",
+                  "rooms": [{"room_no": "101", "capacity": 4}]},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        property_id = created.json()["property_id"]
+        number, now = identity_number(733), datetime.now(UTC)
+        seen = [now - timedelta(days=1), now - timedelta(hours=2), now - timedelta(minutes=1)]
+        await produce(kafka, [access_entry(property_id, number, at) for at in seen])
+
+        deadline = time.monotonic() + 60
+        while True:  # registration raises the lead; inspection makes it a task
+            tasks = office.call("GET", f"/tasks?grid_id={grid}", officer).json()["tasks"]
+            if tasks:
+                break
+            assert time.monotonic() < deadline, office.tail() + registration.tail()
+            await asyncio.sleep(0.3)
+        (task,) = tasks
+        assert task["property_id"] == property_id
+        verified = office.call(
+            "POST", f"/tasks/{task['lead_id']}/verification", officer, json={"outcome": "visitor"}
+        )
+        assert verified.status_code == 200, verified.text
+
+        deadline = time.monotonic() + 30
+        while True:  # registration closes its lead on the verification
+            (lead,) = registration.call("GET", f"/leads?grid_id={grid}", staff).json()["leads"]
+            if lead["status"] != "open":
+                break
+            assert time.monotonic() < deadline, registration.tail()
+            await asyncio.sleep(0.3)
+        assert lead["lead_id"] == task["lead_id"]
+        done = office.call("GET", f"/tasks?grid_id={grid}&status=done", officer).json()["tasks"]
+        assert [t["outcome"] for t in done] == ["visitor"]
+
+
+def access_entry(
+    property_id: str, number: str, at: datetime
+) -> tuple[str, bytes, bytes, list[Any]]:
+    body = {"device_id": f"gate-{property_id[:8]}", "property_id": property_id,
+            "id_number": number, "direction": "in", "at": at.isoformat()}  # fmt: skip
+    return ("feeds.access-control", property_id.encode(), json.dumps(body).encode(), [])

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from common.service import Kit, Parts, Service, Topic
 from inspection.app.plans import Plans
+from inspection.app.verification import DUE_TIMER, Verifications
 from inspection.app.visits import Visits
 from inspection.entrypoints.plans_http import build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
+from inspection.entrypoints.verification_http import build_verification_router
 from inspection.entrypoints.visits_http import build_visits_router
 from inspection.events import FINDINGS_TOPIC, TOPIC
 from inspection.settings import InspectionSettings
@@ -30,12 +33,17 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
         hazards=settings.hazard_policy(),
         shifts=settings.shift_policy(),
     )
+    verifications = Verifications(
+        publisher=kit.publisher, clock=kit.clock, policy=settings.verification_policy()
+    )
     return Parts(
         routers=[
             build_plans_router(kit.runtime, plans, max_size=settings.plan_max_size),
             build_visits_router(kit.runtime, visits),
+            build_verification_router(kit.runtime, verifications),
         ],
-        consumers=[register_registry_consumer],
+        consumers=[partial(register_registry_consumer, verifications=verifications)],
+        timers={DUE_TIMER: verifications.on_due},
     )
 
 

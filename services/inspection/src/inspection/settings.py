@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings
 from inspection.domain.sampling import SIGNALS, SamplingPolicy
+from inspection.domain.verification import VerificationPolicy
 from inspection.domain.visits import HazardPolicy, HazardRule, ShiftPolicy
 from inspection.events import Severity
 
@@ -71,6 +72,14 @@ class InspectionSettings(ServiceSettings):
         }
     )
 
+    # Verification tasks (精準核查): a lead is verified on site within this many working days.
+    verification_working_days: int = Field(default=3, ge=0, le=60)
+    verification_policy_version: str = "wentang-verification-2026-1"
+    verification_policy_source: str = (
+        "Leads from access control and big-data feeds are verified on site within 3 working "
+        "days (default; set by the office)"
+    )
+
     # 錯時工作制: visits captured from this local time (to 05:00) count as evening visits.
     evening_from_hour: int = Field(default=18, ge=12, le=23)
     evening_share: float = Field(default=0.3, ge=0, le=1)
@@ -86,6 +95,15 @@ class InspectionSettings(ServiceSettings):
                 item: HazardRule(rule.category, rule.severity, rule.days)
                 for item, rule in self.hazard_items.items()
             },
+            calendar=self.working_calendar(),
+        )
+
+    def verification_policy(self) -> VerificationPolicy:
+        return VerificationPolicy(
+            working_days=self.verification_working_days,
+            version=self.verification_policy_version,
+            source=self.verification_policy_source,
+            timezone=self.timezone(),
             calendar=self.working_calendar(),
         )
 

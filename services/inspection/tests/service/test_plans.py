@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +22,8 @@ from inspection.upstream.registration import (
     RoomCapacity,
     UnregisteredOccupantSuspected,
 )
+
+NOW = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # 09:00 in Dongguan, a Monday (as conftest)
 
 Staff = Callable[..., dict[str, str]]
 
@@ -53,8 +55,10 @@ async def grid_of_ten(svc: Running) -> None:
     # P7: three officers' declarations in a room for two, and an open lead.
     for n in range(3):
         await declare(svc, "P7", n, Channel.OFFICER)
-    await svc.deliver(UnregisteredOccupantSuspected(lead_id="L1", property_id="P7",
-                                                    grid_id="WT-G03"))  # fmt: skip
+    lead = UnregisteredOccupantSuspected(
+        lead_id="L1", property_id="P7", grid_id="WT-G03", suspected_at=NOW
+    )
+    await svc.deliver(lead)
 
 
 async def post_plan(svc: Running, headers: dict[str, str], key: str, **body: Any) -> Any:

@@ -49,20 +49,16 @@ async def on_residence_ended(session: AsyncSession, event: Event, _: Envelope) -
     await repo.end_residence(session, event.residence_id)
 
 
-async def on_lead_opened(session: AsyncSession, event: Event, _: Envelope) -> None:
-    assert isinstance(event, UnregisteredOccupantSuspected)
-    await repo.open_lead(session, event.lead_id, event.property_id)
+Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 
 
-async def on_lead_closed(session: AsyncSession, event: Event, _: Envelope) -> None:
-    assert isinstance(event, LeadClosed)
-    await repo.close_lead(session, event.lead_id, event.property_id)
-
-
-HANDLERS: dict[type[Event], Callable[[AsyncSession, Any, Envelope], Awaitable[None]]] = {
-    PropertyRegistered: on_property_registered,
-    ResidenceDeclared: on_residence_declared,
-    ResidenceEnded: on_residence_ended,
-    UnregisteredOccupantSuspected: on_lead_opened,
-    LeadClosed: on_lead_closed,
-}
+def handlers(*, on_lead: Handler, on_lead_closed: Handler) -> dict[type[Event], Handler]:
+    """The registry's handlers; registration's leads also open and close verification
+    tasks (:mod:`inspection.app.verification`), in the same transaction."""
+    return {
+        PropertyRegistered: on_property_registered,
+        ResidenceDeclared: on_residence_declared,
+        ResidenceEnded: on_residence_ended,
+        UnregisteredOccupantSuspected: on_lead,
+        LeadClosed: on_lead_closed,
+    }

@@ -11,7 +11,11 @@ from inspection.events.base import FINDINGS_TOPIC, TOPIC, InspectionEvent
 from inspection.events.findings import OccupantFound
 from inspection.events.plans import SpotCheckPlanned
 from inspection.events.sweeps import DiscoveredRoom, PropertyDiscovered
-from inspection.events.verification import VerificationCompleted, VerificationOutcome
+from inspection.events.verification import (
+    VerificationCompleted,
+    VerificationOutcome,
+    VerificationOverdue,
+)
 from inspection.events.visits import HazardFound, InspectionCompleted, Severity, VisitOutcome
 
 __all__ = [
@@ -27,5 +31,6 @@ __all__ = [
     "SpotCheckPlanned",
     "VerificationCompleted",
     "VerificationOutcome",
+    "VerificationOverdue",
     "VisitOutcome",
 ]

@@ -60,3 +60,30 @@ class VerificationCompleted(InspectionEvent, key="property_id"):
         ):
             raise ValueError("room_no and moved_in_on are only given with outcome resides_here")
         return self
+
+
+class VerificationOverdue(InspectionEvent, key="property_id"):
+    """A lead's verification task passed its deadline unverified: escalated to the grid's
+    supervising officer (the office's duty roster says who)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lead_id": "6bd1d7c8-37e5-4335-9815-ad39dc3937bd",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "due_on": "2026-03-11",
+                    "escalated_at": "2026-03-11T16:00:00Z",
+                    "policy_version": "wentang-verification-2026-1",
+                }
+            ]
+        }
+    )
+
+    lead_id: str
+    property_id: str
+    grid_id: str
+    due_on: date = Field(description="The last day it was due (working days, office calendar)")
+    escalated_at: datetime
+    policy_version: str

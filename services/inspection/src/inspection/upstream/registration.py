@@ -9,7 +9,7 @@ are as wide as registration's.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -71,6 +71,7 @@ class UnregisteredOccupantSuspected(RegistrationEvent, key="property_id"):
     lead_id: str
     property_id: str
     grid_id: str
+    suspected_at: datetime
 
 
 class LeadClosed(RegistrationEvent, key="property_id"):

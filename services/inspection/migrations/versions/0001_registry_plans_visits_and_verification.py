@@ -1,4 +1,4 @@
-"""registry plans and visits
+"""registry plans visits and verification
 
 Revision ID: 0001
 Revises:
@@ -77,6 +77,28 @@ def upgrade() -> None:
     with op.batch_alter_table("registry_residences", schema=None) as batch_op:
         batch_op.create_index(
             "ix_registry_residences_property", ["property_id", "ended"], unique=False
+        )
+
+    op.create_table(
+        "verification_tasks",
+        sa.Column("lead_id", sa.String(), nullable=False),
+        sa.Column("property_id", sa.String(), nullable=False),
+        sa.Column("grid_id", sa.String(), nullable=False),
+        sa.Column("raised_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("policy_version", sa.String(length=50), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("verification_id", sa.String(length=36), nullable=True),
+        sa.Column("outcome", sa.String(length=20), nullable=True),
+        sa.Column("verified_by", sa.String(length=200), nullable=True),
+        sa.Column("verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("on_time", sa.Boolean(), nullable=True),
+        sa.PrimaryKeyConstraint("lead_id", name=op.f("pk_verification_tasks")),
+    )
+    with op.batch_alter_table("verification_tasks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_verification_tasks_grid_status", ["grid_id", "status", "due_on"], unique=False
         )
 
     op.create_table(
@@ -171,6 +193,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_visits_grid_id"))
 
     op.drop_table("visits")
+    with op.batch_alter_table("verification_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_verification_tasks_grid_status")
+
+    op.drop_table("verification_tasks")
     with op.batch_alter_table("registry_residences", schema=None) as batch_op:
         batch_op.drop_index("ix_registry_residences_property")
 
