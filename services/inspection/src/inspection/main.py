@@ -8,10 +8,12 @@ from pathlib import Path
 
 from common.service import Kit, Parts, Service, Topic
 from inspection.app.plans import Plans
+from inspection.app.sweeps import Sweeps
 from inspection.app.verification import DUE_TIMER, Verifications
 from inspection.app.visits import Visits
 from inspection.entrypoints.plans_http import build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
+from inspection.entrypoints.sweeps_http import build_sweeps_router
 from inspection.entrypoints.verification_http import build_verification_router
 from inspection.entrypoints.visits_http import build_visits_router
 from inspection.events import FINDINGS_TOPIC, TOPIC
@@ -41,6 +43,7 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
             build_plans_router(kit.runtime, plans, max_size=settings.plan_max_size),
             build_visits_router(kit.runtime, visits),
             build_verification_router(kit.runtime, verifications),
+            build_sweeps_router(kit.runtime, Sweeps(publisher=kit.publisher, clock=kit.clock)),
         ],
         consumers=[partial(register_registry_consumer, verifications=verifications)],
         timers={DUE_TIMER: verifications.on_due},

@@ -18,6 +18,7 @@ def all_tables() -> MetaData:
     from inspection.adapters import (  # noqa: F401  (each module's tables join metadata)
         plans_tables,
         registry_tables,
+        sweeps_tables,
         verification_tables,
         visits_tables,
     )

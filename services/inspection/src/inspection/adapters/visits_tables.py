@@ -4,6 +4,7 @@ hazard checks, each visit as its latest accepted version."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -24,6 +25,8 @@ visits = Table(
     Column("property_id", String, nullable=False, index=True),
     Column("grid_id", String, nullable=False, index=True),
     Column("plan_id", String(36), nullable=True),
+    Column("sweep_id", String(36), nullable=True, index=True),
+    Column("rooms_entered", JSON, nullable=False),
     Column("officer_id", String(200), nullable=False),
     Column("version", Integer, nullable=False),
     Column("content_sha256", String(64), nullable=False),

@@ -18,7 +18,7 @@ from common.errors import Conflict, DomainError, NotFound
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
-from inspection.adapters import registry_repository, visits_repository
+from inspection.adapters import registry_repository, sweeps_repository, visits_repository
 from inspection.app.access import authorize_grid
 from inspection.domain.visits import (
     HazardCheck,
@@ -45,6 +45,9 @@ class SubmitVisit:
     occupants: list[OccupantMet]
     hazards: list[HazardCheck]
     completed: bool
+    sweep_id: str | None = None
+    rooms_entered: tuple[str, ...] = ()
+    """Rooms (households) entered, whether or not anyone was met: a sweep's coverage."""
 
     def sha256(self) -> str:
         """The submission's content, so that a replay is told from an edit."""
@@ -71,7 +74,13 @@ class Visits:
         if cmd.captured_at > now:
             raise DomainError("captured_at", "is in the future")
         day = cmd.captured_at.astimezone(self.shifts.timezone).date()
-        occupants = checked_occupants(cmd.occupants, frozenset(prop.room_numbers), today=day)
+        rooms = frozenset(prop.room_numbers)
+        occupants = checked_occupants(cmd.occupants, rooms, today=day)
+        for i, room in enumerate(cmd.rooms_entered):
+            if room not in rooms:
+                raise DomainError(f"rooms_entered.{i}", f"room {room!r} is not registered")
+        if cmd.sweep_id is not None:
+            await sweeps_repository.require_running(session, cmd.sweep_id, prop.grid_id, day)
         failures = failed_hazards(cmd.hazards, self.hazards, today=day)
         if cmd.outcome is not VisitOutcome.VISITED and (occupants or cmd.hazards):
             raise DomainError("outcome", "only a visit (outcome visited) records people and checks")
@@ -90,6 +99,8 @@ class Visits:
                 "property_id": cmd.property_id,
                 "grid_id": prop.grid_id,
                 "plan_id": cmd.plan_id,
+                "sweep_id": cmd.sweep_id,
+                "rooms_entered": sorted({*cmd.rooms_entered, *(o.room_no for o in occupants)}),
                 "officer_id": principal.sub,
                 "version": cmd.version,
                 "content_sha256": content,

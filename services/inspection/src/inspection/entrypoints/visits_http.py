@@ -49,6 +49,12 @@ class VisitIn(BaseModel):
     version: int = Field(ge=1, description="1 creates the visit; each later submission +1")
     property_id: str = Field(min_length=1, max_length=100)
     plan_id: str | None = Field(default=None, max_length=36)
+    sweep_id: str | None = Field(default=None, max_length=36, description="The sweep, if on one")
+    rooms_entered: list[str] = Field(
+        default_factory=list,
+        max_length=2000,
+        description="Rooms (households) entered; those with occupants met count anyway",
+    )
     captured_at: Moment = Field(description="When the officer recorded it on site")
     outcome: VisitOutcome
     notes: str | None = Field(default=None, max_length=2000, description="Home visit notes")
@@ -83,6 +89,8 @@ def build_visits_router(runtime: Runtime, visits: Visits) -> APIRouter:
             ],
             hazards=[HazardCheck(h.item, h.passed, h.note) for h in body.hazards],
             completed=body.completed,
+            sweep_id=body.sweep_id,
+            rooms_entered=tuple(body.rooms_entered),
         )
         return await call.run(
             body, lambda session: visits.submit(session, cmd, call.principal, call.trace)

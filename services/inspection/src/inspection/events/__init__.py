@@ -10,7 +10,13 @@ from __future__ import annotations
 from inspection.events.base import FINDINGS_TOPIC, TOPIC, InspectionEvent
 from inspection.events.findings import OccupantFound
 from inspection.events.plans import SpotCheckPlanned
-from inspection.events.sweeps import DiscoveredRoom, PropertyDiscovered
+from inspection.events.sweeps import (
+    DiscoveredRoom,
+    PropertyDiscovered,
+    SweepCompleted,
+    SweepStarted,
+    VolunteersRequested,
+)
 from inspection.events.verification import (
     VerificationCompleted,
     VerificationOutcome,
@@ -29,8 +35,11 @@ __all__ = [
     "PropertyDiscovered",
     "Severity",
     "SpotCheckPlanned",
+    "SweepCompleted",
+    "SweepStarted",
     "VerificationCompleted",
     "VerificationOutcome",
     "VerificationOverdue",
     "VisitOutcome",
+    "VolunteersRequested",
 ]

@@ -1,4 +1,4 @@
-"""registry plans visits and verification
+"""inspection tables
 
 Revision ID: 0001
 Revises:
@@ -80,6 +80,38 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "sweep_discoveries",
+        sa.Column("discovery_id", sa.String(length=36), nullable=False),
+        sa.Column("sweep_id", sa.String(length=36), nullable=False),
+        sa.Column("grid_id", sa.String(length=50), nullable=False),
+        sa.Column("address", sa.String(length=500), nullable=False),
+        sa.Column("rooms", sa.JSON(), nullable=False),
+        sa.Column("landlord_hint", sa.String(length=100), nullable=True),
+        sa.Column("officer", sa.String(length=200), nullable=False),
+        sa.Column("discovered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("discovery_id", name=op.f("pk_sweep_discoveries")),
+    )
+    with op.batch_alter_table("sweep_discoveries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sweep_discoveries_sweep_id"), ["sweep_id"], unique=False
+        )
+
+    op.create_table(
+        "sweeps",
+        sa.Column("sweep_id", sa.String(length=36), nullable=False),
+        sa.Column("grid_ids", sa.JSON(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("team", sa.JSON(), nullable=False),
+        sa.Column("volunteers", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("summary", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("sweep_id", name=op.f("pk_sweeps")),
+    )
+    op.create_table(
         "verification_tasks",
         sa.Column("lead_id", sa.String(), nullable=False),
         sa.Column("property_id", sa.String(), nullable=False),
@@ -107,6 +139,8 @@ def upgrade() -> None:
         sa.Column("property_id", sa.String(), nullable=False),
         sa.Column("grid_id", sa.String(), nullable=False),
         sa.Column("plan_id", sa.String(length=36), nullable=True),
+        sa.Column("sweep_id", sa.String(length=36), nullable=True),
+        sa.Column("rooms_entered", sa.JSON(), nullable=False),
         sa.Column("officer_id", sa.String(length=200), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("content_sha256", sa.String(length=64), nullable=False),
@@ -123,6 +157,7 @@ def upgrade() -> None:
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_visits_grid_id"), ["grid_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_visits_property_id"), ["property_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_visits_sweep_id"), ["sweep_id"], unique=False)
 
     op.create_table(
         "plan_picks",
@@ -189,6 +224,7 @@ def downgrade() -> None:
     op.drop_table("visit_hazards")
     op.drop_table("plan_picks")
     with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_visits_sweep_id"))
         batch_op.drop_index(batch_op.f("ix_visits_property_id"))
         batch_op.drop_index(batch_op.f("ix_visits_grid_id"))
 
@@ -197,6 +233,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_verification_tasks_grid_status")
 
     op.drop_table("verification_tasks")
+    op.drop_table("sweeps")
+    with op.batch_alter_table("sweep_discoveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sweep_discoveries_sweep_id"))
+
+    op.drop_table("sweep_discoveries")
     with op.batch_alter_table("registry_residences", schema=None) as batch_op:
         batch_op.drop_index("ix_registry_residences_property")
 
