@@ -7,11 +7,12 @@ from functools import partial
 from pathlib import Path
 
 from common.service import Kit, Parts, Service, Topic
+from inspection.app.assessment import Assessment
 from inspection.app.plans import Plans
 from inspection.app.sweeps import Sweeps
 from inspection.app.verification import DUE_TIMER, Verifications
 from inspection.app.visits import Visits
-from inspection.entrypoints.plans_http import build_plans_router
+from inspection.entrypoints.plans_http import build_assessment_router, build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
 from inspection.entrypoints.sweeps_http import build_sweeps_router
 from inspection.entrypoints.verification_http import build_verification_router
@@ -44,6 +45,12 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
             build_visits_router(kit.runtime, visits),
             build_verification_router(kit.runtime, verifications),
             build_sweeps_router(kit.runtime, Sweeps(publisher=kit.publisher, clock=kit.clock)),
+            build_assessment_router(
+                kit.runtime,
+                Assessment(
+                    timezone=settings.timezone(), evening_share_wanted=settings.evening_share
+                ),
+            ),
         ],
         consumers=[partial(register_registry_consumer, verifications=verifications)],
         timers={DUE_TIMER: verifications.on_due},

@@ -1,10 +1,11 @@
-"""HTTP API of spot-check plans (抽查): draw one, read it with why each property was picked."""
+"""HTTP API of spot-check plans (抽查): draw one, read it with why each property was picked;
+and the staff assessment (考核) over plans, visits and tasks."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +14,7 @@ from common.commands import Command, command
 from common.dates import MONTH_PATTERN
 from common.runtime import Runtime
 from inspection.app.access import OFFICE_ROLES, PLANNERS, READ, WRITE
+from inspection.app.assessment import Assessment
 from inspection.app.plans import DrawPlan, Plans
 
 
@@ -28,6 +30,24 @@ class PlanIn(BaseModel):
         pattern=r"^[\x21-\x7e]+$",
         description="Give one to draw a plan again; otherwise the plan gets its own",
     )
+
+
+def build_assessment_router(runtime: Runtime, assessment: Assessment) -> APIRouter:
+    router = APIRouter(tags=["assessment"])
+
+    @router.get(
+        "/assessment",
+        summary="Staff assessment (考核): each account's month of visits, shifts and tasks",
+    )
+    async def month_of_work(
+        principal: Annotated[Principal, Depends(requires(READ, roles=OFFICE_ROLES))],
+        month: Annotated[str, Query(pattern=MONTH_PATTERN)],
+        grid_id: Annotated[str | None, Query(max_length=50)] = None,
+    ) -> dict[str, Any]:
+        async with runtime.sessionmaker() as session:
+            return await assessment.month(session, principal, month=month, grid_id=grid_id)
+
+    return router
 
 
 def build_plans_router(runtime: Runtime, plans: Plans, *, max_size: int) -> APIRouter:
