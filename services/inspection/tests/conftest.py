@@ -39,9 +39,9 @@ async def inspection(template: Path, tmp_path: Path) -> AsyncIterator[Running]:
 def staff() -> Callable[..., dict[str, str]]:
     """Authorization headers of office staff of the given grids."""
 
-    def headers(*grids: str, role: str = "officer") -> dict[str, str]:
+    def headers(*grids: str, role: str = "officer", sub: str | None = None) -> dict[str, str]:
         scopes = ["inspection:write", "inspection:read"]
-        token = mint_token(JWT_SECRET, sub=f"{role}-0317", role=role, scopes=scopes,
+        token = mint_token(JWT_SECRET, sub=sub or f"{role}-0317", role=role, scopes=scopes,
                            grids=list(grids))  # fmt: skip
         return {"Authorization": f"Bearer {token}"}
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from common.service import Kit, Parts, Service, Topic
 from inspection.app.assessment import Assessment
+from inspection.app.cross import CrossInspections
 from inspection.app.plans import Plans
 from inspection.app.sweeps import Sweeps
 from inspection.app.verification import DUE_TIMER, Verifications
 from inspection.app.visits import Visits
+from inspection.entrypoints.cross_http import build_cross_router
 from inspection.entrypoints.plans_http import build_assessment_router, build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
 from inspection.entrypoints.sweeps_http import build_sweeps_router
@@ -45,6 +47,12 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
             build_visits_router(kit.runtime, visits),
             build_verification_router(kit.runtime, verifications),
             build_sweeps_router(kit.runtime, Sweeps(publisher=kit.publisher, clock=kit.clock)),
+            build_cross_router(
+                kit.runtime,
+                CrossInspections(
+                    publisher=kit.publisher, clock=kit.clock, timezone=settings.timezone()
+                ),
+            ),
             build_assessment_router(
                 kit.runtime,
                 Assessment(

@@ -16,6 +16,7 @@ metadata = MetaData(naming_convention=NAMING)
 def all_tables() -> MetaData:
     """``metadata`` with every feature's tables on it."""
     from inspection.adapters import (  # noqa: F401  (each module's tables join metadata)
+        cross_tables,
         plans_tables,
         registry_tables,
         sweeps_tables,

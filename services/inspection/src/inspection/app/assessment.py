@@ -4,7 +4,7 @@ office assesses (evening visits, verification on time)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from common.auth import Principal
 from common.errors import Forbidden
 from inspection.adapters import assessment_repository as repo
 from inspection.app.access import authorize_grid
+from inspection.app.cross import month_bounds
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,8 @@ class Assessment:
             grids = None
         else:
             raise Forbidden("name a grid_id: only administrators assess every grid at once")
-        year, number = int(month[:4]), int(month[5:])
-        start = datetime.combine(datetime(year, number, 1), time(0), self.timezone)
-        nxt = datetime(year + number // 12, number % 12 + 1, 1)
-        end = datetime.combine(nxt, time(0), self.timezone)
-        figures = await repo.month_of_work(
-            session, grids, month, start.astimezone(UTC), end.astimezone(UTC)
-        )
+        start, end = month_bounds(month, self.timezone)
+        figures = await repo.month_of_work(session, grids, month, start, end)
         return {
             "month": month,
             "grid_id": grid_id,

@@ -19,7 +19,7 @@ from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
 from inspection.adapters import registry_repository, sweeps_repository, visits_repository
-from inspection.app.access import authorize_grid
+from inspection.app.access import authorize_grid, authorize_visit
 from inspection.domain.visits import (
     HazardCheck,
     HazardFailure,
@@ -69,11 +69,11 @@ class Visits:
         prop = await registry_repository.property_of(session, cmd.property_id)
         if prop is None:
             raise DomainError("property_id", "is not a registered property (a sweep finds those)")
-        authorize_grid(principal, prop.grid_id)
         now = self.clock.now()
+        day = cmd.captured_at.astimezone(self.shifts.timezone).date()
+        await authorize_visit(session, principal, prop.grid_id, day.strftime("%Y-%m"))
         if cmd.captured_at > now:
             raise DomainError("captured_at", "is in the future")
-        day = cmd.captured_at.astimezone(self.shifts.timezone).date()
         rooms = frozenset(prop.room_numbers)
         occupants = checked_occupants(cmd.occupants, rooms, today=day)
         for i, room in enumerate(cmd.rooms_entered):

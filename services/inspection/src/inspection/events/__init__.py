@@ -8,6 +8,7 @@ for registration only). One module per feature; every name is importable from he
 from __future__ import annotations
 
 from inspection.events.base import FINDINGS_TOPIC, TOPIC, InspectionEvent
+from inspection.events.cross import CrossInspectionRanked, TeamRanking
 from inspection.events.findings import OccupantFound
 from inspection.events.plans import SpotCheckPlanned
 from inspection.events.sweeps import (
@@ -27,6 +28,7 @@ from inspection.events.visits import HazardFound, InspectionCompleted, Severity,
 __all__ = [
     "FINDINGS_TOPIC",
     "TOPIC",
+    "CrossInspectionRanked",
     "DiscoveredRoom",
     "HazardFound",
     "InspectionCompleted",
@@ -37,6 +39,7 @@ __all__ = [
     "SpotCheckPlanned",
     "SweepCompleted",
     "SweepStarted",
+    "TeamRanking",
     "VerificationCompleted",
     "VerificationOutcome",
     "VerificationOverdue",
