@@ -108,7 +108,7 @@ class Sweeps:
         self, session: AsyncSession, cmd: Discover, principal: Principal, trace: Trace
     ) -> dict[str, Any]:
         """A building not in the registry: registration registers it from the event."""
-        sweep = await self._running(session, cmd.sweep_id, principal)
+        sweep = await self._running(session, cmd.sweep_id, principal, only=cmd.grid_id)
         if cmd.grid_id not in sweep.grid_ids:
             raise DomainError("grid_id", "is not one of the sweep's grids")
         if not cmd.rooms:
@@ -188,11 +188,14 @@ class Sweeps:
         )
         return {"sweep_id": sweep_id, **summary}
 
-    async def _running(self, session: AsyncSession, sweep_id: str, principal: Principal) -> Any:
+    async def _running(
+        self, session: AsyncSession, sweep_id: str, principal: Principal, only: str | None = None
+    ) -> Any:
+        """The running sweep, locked; the caller is staff of its grids (or of ``only``)."""
         sweep = await repo.lock(session, sweep_id)
         if sweep is None:
             raise NotFound("sweep", sweep_id)
-        for grid_id in sweep.grid_ids:
+        for grid_id in [only] if only in sweep.grid_ids else sweep.grid_ids:
             authorize_grid(principal, grid_id)
         if sweep.status != RUNNING:
             raise Conflict(f"sweep {sweep_id} is {sweep.status}")
