@@ -47,9 +47,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from common.auth import mint_token
+from common.identity import check_character
 from devstack.kafka import KafkaBroker, create_topics
 from devstack.postgres import PostgresCluster
-from registration.domain.identity import check_character
 from registration.main import service
 from tests.integration.services import SECRET, ServiceProcess
 

@@ -17,7 +17,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from registration.domain.identity import check_character
+from common.identity import check_character
 from registration.events import ResidenceDeclared
 
 now = time.perf_counter

@@ -17,7 +17,7 @@ import pytest
 import registration.events
 import registration.main  # the wiring imports the readers of consumed events
 from common.events import Event, foreign_events, registered_events
-from registration.domain.identity import ResidentId
+from common.identity import ResidentId
 
 # Registration's own events and its readers of other contexts' (their examples are the
 # records its tests feed the consumers).

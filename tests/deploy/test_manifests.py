@@ -84,15 +84,24 @@ BUILTIN_KINDS = {
 REGISTRATION_TOPICS = {"registration.events", "registration.events.dlq"}
 # Secrets a pod may read (always through env[].valueFrom.secretKeyRef): the application's,
 # CloudNativePG's for the database owner, the User Operator's for the KafkaUser.
-ALLOWED_SECRETS = {"registration-secrets", "registration-db-app", "registration"}
-SECRET_ENV = {
-    "REGISTRATION_JWT_SECRET": ("registration-secrets", "jwt-secret"),
-    "REGISTRATION_PII_KEY": ("registration-secrets", "pii-key"),
-    "REGISTRATION_PII_HASH_KEY": ("registration-secrets", "pii-hash-key"),
-    "DB_USER": ("registration-db-app", "username"),
-    "DB_PASSWORD": ("registration-db-app", "password"),
-    "REGISTRATION_KAFKA_SASL_PASSWORD": ("registration", "password"),
-}
+ALLOWED_SECRETS = {
+    name for svc in SERVICES for name in (f"{svc}-secrets", f"{svc}-db-app", svc)
+}  # its application Secret, its database's (CloudNativePG), its KafkaUser's (Strimzi)
+
+
+def secret_env(service: str) -> dict[str, tuple[str, str]]:
+    """The variables a service's Deployment takes from Secrets: (Secret, key) each."""
+    prefix = service.upper().replace("-", "_")
+    return {
+        f"{prefix}_JWT_SECRET": (f"{service}-secrets", "jwt-secret"),
+        f"{prefix}_PII_KEY": (f"{service}-secrets", "pii-key"),
+        f"{prefix}_PII_HASH_KEY": (f"{service}-secrets", "pii-hash-key"),
+        "DB_USER": (f"{service}-db-app", "username"),
+        "DB_PASSWORD": (f"{service}-db-app", "password"),
+        f"{prefix}_KAFKA_SASL_PASSWORD": (service, "password"),
+    }
+
+
 # The one Secret a pod may mount: the Kafka cluster CA's public certificate (Strimzi's
 # <cluster>-cluster-ca-cert), only its key ca.crt.
 CA_SECRET_KEY = "ca.crt"
@@ -106,11 +115,10 @@ RESTRICTED_READERS: dict[str, frozenset[str]] = {
     "feeds.access-control": frozenset({"registration"}),
     "feeds.access-control.dlq": frozenset(),
 }
-# Principals allowed to WRITE each restricted topic (the inspection service has no
-# KafkaUser yet: its topics are declared here ahead of it).
+# Principals allowed to WRITE each restricted topic.
 RESTRICTED_WRITERS: dict[str, frozenset[str]] = {
     "registration.persons.restricted": frozenset({"registration"}),
-    "inspection.findings.restricted": frozenset(),
+    "inspection.findings.restricted": frozenset({"inspection"}),
     "inspection.findings.restricted.dlq": frozenset({"registration"}),
     "feeds.access-control": frozenset({"access-control-gateway"}),
     "feeds.access-control.dlq": frozenset({"registration"}),
@@ -274,7 +282,7 @@ def test_secrets_only_through_secret_key_ref(overlay: str) -> None:
                         assert var in defined, f"{name} uses $({var}) before it is defined"
                 defined.add(name)
             env_by_name = {e["name"]: e for e in c.get("env", [])}
-            for name, (secret, key) in SECRET_ENV.items():
+            for name, (secret, key) in secret_env(dep["metadata"]["name"]).items():
                 ref = env_by_name[name]["valueFrom"]["secretKeyRef"]
                 assert (ref["name"], ref["key"]) == (secret, key)
     for cm in objects(overlay, "ConfigMap"):

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from common.auth import mint_token
 from common.envelope import Envelope
-from registration.domain.identity import check_character
+from common.identity import check_character
 from registration.events import Channel, ResidenceDeclared
 
 REPO = Path(__file__).resolve().parents[2]

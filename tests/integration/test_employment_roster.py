@@ -11,8 +11,8 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
+from common.identity import check_character
 from registration.domain.credit_code import with_check_character
-from registration.domain.identity import check_character
 from registration.events import TOPIC
 from tests.integration.services import ServiceProcess, read_topic, register_grid, running, token
 

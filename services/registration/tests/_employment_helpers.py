@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from _registration_helpers import Registration, id_number
 
+from common.identity import check_character
 from registration.domain.credit_code import with_check_character
-from registration.domain.identity import check_character
 
 CREDIT_CODE = with_check_character("91441900MA4W12345")  # an enterprise in Dongguan
 OTHER_CREDIT_CODE = with_check_character("91441900MA4W54321")

@@ -17,11 +17,11 @@ from sqlalchemy import Table, func, select
 
 from common.auth import mint_token
 from common.db import idempotency_keys, outbox
+from common.identity import check_character
 from common.pii import PiiCipher
 from common.testing import Record, drain
 from registration.adapters.persons_tables import persons
 from registration.adapters.residences_tables import properties, residences
-from registration.domain.identity import check_character
 
 JWT_SECRET = "registration-test-jwt-secret-0123456789"
 PII_KEY = "registration-test-pii-key"

@@ -14,10 +14,17 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 from common.pii import scrub_text
 
-FreeText = Annotated[str, PlainSerializer(scrub_text, return_type=str, when_used="json")]
+
+def _scrubbed(value):  # type: ignore[no-untyped-def]  # unannotated on purpose, see below
+    return scrub_text(value)
+
+
+FreeText = Annotated[str, PlainSerializer(_scrubbed, when_used="json")]
 """A free-text field of a public event (an address, a name, a note): identity and phone
 numbers typed into it are replaced when the event is written, so they never reach a
-public topic. The schema is a plain string."""
+public topic. The schema is the field's string schema, its limits (``max_length``)
+included: a serializer without a return type keeps it (one with ``return_type=str``
+replaced it by a bare string), and scrubbing only ever shortens the text."""
 
 CE_TYPE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]*\.[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)$")
 

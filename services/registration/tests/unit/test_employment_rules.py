@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from common.errors import DomainError
+from common.identity import ResidentId, check_character
 from registration.domain.credit_code import CreditCode, with_check_character
 from registration.domain.employment import Employer, MonthFigures
-from registration.domain.identity import ResidentId, check_character
 from registration.domain.policy import CHINA_TIME, EmployerReturnPolicy, Month
 from registration.events import (
     EmployerChannel,

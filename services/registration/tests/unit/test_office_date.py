@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from common.errors import DomainError
+from common.identity import ResidentId, check_character
 from common.pii import PiiCipher
 from registration.app.persons import PersonRecords
-from registration.domain.identity import ResidentId, check_character
 
 FIRST17 = "44030620260305123"  # born 5 March 2026
 NUMBER = FIRST17 + check_character(FIRST17)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from common.errors import DomainError
-from registration.domain.identity import Gender, ResidentId, check_character
+from common.identity import Gender, ResidentId, check_character
 from registration.domain.persons import Identity, Person, checked_name, checked_phone
 from registration.events import (
     PERSONS_TOPIC,

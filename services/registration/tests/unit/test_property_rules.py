@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from common.errors import DomainError
-from registration.domain.identity import ResidentId, check_character
+from common.identity import ResidentId, check_character
 from registration.domain.policy import DeclarationPolicy
 from registration.domain.residences import Property, Room
 from registration.events import Channel, PropertyRegistered, ResidenceDeclared, RoomCapacity

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from common.errors import DomainError
-from registration.domain.identity import Gender, ResidentId, check_character
+from common.identity import Gender, ResidentId, check_character
 
 TODAY = date(2026, 3, 4)
 

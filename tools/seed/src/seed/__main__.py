@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from seed import registration
+from seed import inspection, registration
 
-SERVICES = {"registration": registration.add_commands}
+SERVICES = {"registration": registration.add_commands, "inspection": inspection.add_commands}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

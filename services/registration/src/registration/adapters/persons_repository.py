@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.identity import ResidentId
 from common.pii import PiiCipher
 from registration.adapters.persons_tables import person_identity_history, persons, pii_access_log
-from registration.domain.identity import ResidentId
 from registration.domain.persons import Identity, Person
 
 _CHUNK = 500  # identity hashes per IN (...) lookup

@@ -18,6 +18,7 @@ from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Trace
 from common.errors import DomainError, NotFound
+from common.identity import ResidentId
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
 from registration.adapters import employment_repository as repo
@@ -27,7 +28,6 @@ from registration.app.place_checks import require_grid
 from registration.app.roster import Roster
 from registration.domain.credit_code import CreditCode
 from registration.domain.employment import Employer, MonthFigures
-from registration.domain.identity import ResidentId
 from registration.domain.policy import EmployerReturnPolicy, Month
 from registration.events import EmployerChannel, EmploymentEnded
 

@@ -30,10 +30,10 @@ from common.auth import Principal
 from common.csvfile import RowError, read_table
 from common.envelope import Trace
 from common.errors import DomainError
+from common.identity import ResidentId
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import reconciliation_repository as repo
 from registration.app.leads import Candidate, Leads
-from registration.domain.identity import ResidentId
 from registration.domain.reconciliation import (
     LeadPolicy,
     listing_warrants_lead,

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from common.auth import Principal
 from common.db import ConcurrentWrite
 from common.errors import DomainError, Forbidden, NotFound
+from common.identity import ResidentId
 from common.pii import PiiCipher, mask_id_number
 from registration.adapters import persons_repository as repo
-from registration.domain.identity import ResidentId
 from registration.domain.persons import Identity, Person, checked_name, checked_phone
 from registration.domain.policy import CHINA_TIME
 from registration.events import IdentityRecordChange

@@ -18,13 +18,13 @@ from common.auth import Principal
 from common.clock import Clock
 from common.envelope import Envelope, Trace
 from common.errors import DomainError, Forbidden, NotFound
+from common.identity import ResidentId
 from common.pii import PiiCipher
 from common.publisher import Publisher
 from registration.adapters import places_repository as repo
 from registration.adapters import residences_repository as repository
 from registration.app.access import authorize_grid, authorize_party, authorize_property
 from registration.app.persons import Declared, Known, PersonRecords
-from registration.domain.identity import ResidentId
 from registration.domain.persons import checked_name, checked_phone
 from registration.domain.places import (
     DiscoveryStatus,

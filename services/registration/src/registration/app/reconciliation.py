@@ -29,13 +29,13 @@ from common.clock import Clock
 from common.dates import Moment
 from common.envelope import Envelope, Trace
 from common.events import Event
+from common.identity import ResidentId
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
 from registration.adapters import reconciliation_repository as repo
 from registration.app.five_elements import FiveElementsList, apply_list
 from registration.app.leads import Candidate, Leads
 from registration.app.residences import ResidenceService
-from registration.domain.identity import ResidentId
 from registration.domain.reconciliation import (
     AccessEntry,
     LeadPolicy,

@@ -16,6 +16,7 @@ from common.db import ConcurrentWrite
 from common.envelope import Envelope, Trace
 from common.errors import DomainError, NotFound
 from common.events import Event
+from common.identity import ResidentId
 from common.inbox import PoisonMessage
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
@@ -23,7 +24,6 @@ from registration.adapters import residences_repository as repository
 from registration.app.access import authorize_property, authorize_property_access
 from registration.app.persons import CorrectPerson, Declared, PersonRecords
 from registration.app.place_checks import require_grid
-from registration.domain.identity import ResidentId
 from registration.domain.persons import checked_name, checked_phone
 from registration.domain.policy import DeclarationPolicy
 from registration.domain.residences import Property, Room

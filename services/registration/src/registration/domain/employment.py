@@ -13,8 +13,8 @@ from datetime import date, datetime
 
 from common.errors import DomainError
 from common.events import Event
+from common.identity import ResidentId
 from registration.domain.credit_code import CreditCode
-from registration.domain.identity import ResidentId
 from registration.domain.policy import EmployerReturnPolicy, Month
 from registration.events import (
     EmployerChannel,

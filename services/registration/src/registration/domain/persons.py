@@ -15,8 +15,8 @@ from datetime import datetime
 
 from common.errors import DomainError
 from common.events import Event
+from common.identity import ResidentId
 from common.pii import mask_id_number
-from registration.domain.identity import ResidentId
 from registration.events import (
     IdentityRecordChange,
     PersonCorrected,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from common.errors import DomainError
-from registration.domain.identity import ResidentId
+from common.identity import ResidentId
 from registration.domain.policy import DeclarationPolicy
 from registration.events import (
     Channel,

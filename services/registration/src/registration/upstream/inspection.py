@@ -3,9 +3,8 @@
 Each class declares the fields registration reads from one of inspection's event types,
 and the limits of the columns they land in: a longer value is refused at once
 (dead-lettered as poison). The contract check reads each against inspection's committed
-schema in ``schemas/inspection/``. Inspection is not built yet, so those files are the
-contract registration proposed for it (written from these classes before the kit);
-inspection owns them from its first commit, and registration's readers follow.
+schema in ``schemas/inspection/``: the contract registration proposed before inspection
+existed, which the inspection service now owns and generates from its own events.
 
 - :class:`PropertyDiscovered` (``inspection.events``): carpet sweeps (清查: 區不漏棟、
   棟不漏戶、戶不漏人) find rental buildings nobody had registered; registration turns

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import httpx
 
 from common.auth import mint_token
-from registration.domain.identity import check_character
+from common.identity import check_character
 
 GRID = "WT-DEMO-01"
 

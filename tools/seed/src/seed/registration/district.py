@@ -54,8 +54,9 @@ from typing import Any, TypeVar
 
 import httpx
 
+from common import identity
 from common.auth import mint_token
-from registration.domain import credit_code, identity
+from registration.domain import credit_code
 
 T = TypeVar("T")
 

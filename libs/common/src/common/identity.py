@@ -1,4 +1,5 @@
-"""Mainland resident identity numbers (GB 11643): validation and derived facts."""
+"""Mainland resident identity numbers (GB 11643): validation and derived facts, for every
+service that takes one (registration's declarations, inspection's visits)."""
 
 from __future__ import annotations
 

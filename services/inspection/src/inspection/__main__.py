@@ -1,0 +1,5 @@
+import sys
+
+from inspection.main import service
+
+sys.exit(service.cli())

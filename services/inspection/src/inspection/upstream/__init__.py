@@ -1,0 +1,1 @@
+"""Inspection's readers of other contexts' events, one module per context."""
