@@ -195,7 +195,8 @@ class Sweeps:
         sweep = await repo.lock(session, sweep_id)
         if sweep is None:
             raise NotFound("sweep", sweep_id)
-        for grid_id in [only] if only in sweep.grid_ids else sweep.grid_ids:
+        grids: list[str] = [only] if only is not None and only in sweep.grid_ids else sweep.grid_ids
+        for grid_id in grids:
             authorize_grid(principal, grid_id)
         if sweep.status != RUNNING:
             raise Conflict(f"sweep {sweep_id} is {sweep.status}")
