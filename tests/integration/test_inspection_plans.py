@@ -171,6 +171,16 @@ async def test_a_visit_meets_a_declared_and_an_undeclared_occupant_and_registrat
         assert by_room["101"]["channel"] == "landlord_self_declaration"  # unchanged
         assert by_room["102"]["channel"] == "officer"  # registered by the office's visit
 
+        # Registration says, publicly and pseudonymously, what it made of each finding.
+        records = await read_topic(kafka, "registration.events", key=property_id, expect=5)
+        settled = sorted(
+            json.loads(r.value)["outcome"]
+            for r in records
+            if dict(r.headers)["ce_type"] == b"registration.OccupantFindingSettled.v1"
+        )
+        assert settled == ["already_declared", "registered"]
+        assert found_number not in b"".join(r.value for r in records).decode()
+
         hazards = await read_topic(kafka, "inspection.events", key=property_id, expect=2)
         types = sorted(dict(r.headers)["ce_type"].decode() for r in hazards)
         assert types == ["inspection.HazardFound.v1", "inspection.InspectionCompleted.v1"]

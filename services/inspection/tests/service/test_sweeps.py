@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from common.identity import check_character
 from common.testing import Running
-from inspection.events import TOPIC
+from inspection.events import FINDINGS_TOPIC, TOPIC
 from inspection.upstream.registration import (
     Channel,
+    FindingOutcome,
+    OccupantFindingSettled,
     PropertyRegistered,
     ResidenceDeclared,
     RoomCapacity,
 )
 
 Staff = Callable[..., dict[str, str]]
+NOW = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # as conftest
 
 
 def number(seq: int) -> str:
@@ -72,7 +76,17 @@ async def test_a_sweep_follows_coverage_finds_a_building_and_closes_with_its_fig
     })  # fmt: skip
     assert found.status_code == 201, found.text
 
+    await svc.drain()
+    (met,) = [json.loads(r.body) for r in svc.records[FINDINGS_TOPIC]]
+    settled = OccupantFindingSettled(  # registration: not declared in that room, registered now
+        finding_id=met["finding_id"], property_id="A", outcome=FindingOutcome.REGISTERED,
+        settled_at=NOW,
+    )  # fmt: skip
+    await svc.deliver(settled)
+    await svc.deliver(settled)  # redelivered: counted once
+
     progress = (await svc.client.get(f"/sweeps/{sweep_id}", headers=officer)).json()
+    assert progress["persons_registered"] == 1
     assert (progress["buildings"], progress["buildings_visited"]) == (2, 1)
     assert (progress["households"], progress["households_entered"]) == (3, 2)
     assert (progress["persons_declared"], progress["persons_seen"]) == (3, 1)
@@ -92,7 +106,7 @@ async def test_a_sweep_follows_coverage_finds_a_building_and_closes_with_its_fig
     assert events["inspection.PropertyDiscovered.v1"]["sweep_id"] == sweep_id
     done = events["inspection.SweepCompleted.v1"]
     assert (done["buildings_covered"], done["households_covered"], done["persons_met"],
-            done["new_rentals_found"]) == (1, 2, 1, 1)  # fmt: skip
+            done["persons_registered"], done["new_rentals_found"]) == (1, 2, 1, 1, 1)  # fmt: skip
 
 
 async def test_sweeps_are_checked_and_refused_ones_change_nothing(

@@ -266,6 +266,13 @@ async def test_an_occupant_found_by_an_officer_is_declared_with_channel_officer(
     (event,) = bodies(svc.relayed_of("ResidenceDeclared"))
     assert (event["channel"], event["property_id"]) == ("officer", property_id)
     assert len(svc.relayed_of("PersonRegistered")) == 1
+    (settled,) = bodies(svc.relayed_of("OccupantFindingSettled"))  # public, pseudonymous
+    assert (settled["finding_id"], settled["outcome"], settled["residence_id"]) == (
+        found.finding_id,
+        "registered",
+        event["residence_id"],
+    )
+    assert settled["person_ref"] == event["person_ref"] and found.id_number not in str(settled)
     figures = await svc.client.get(f"/figures/grids/G1?month={MONTH}", headers=svc.officer())
     assert (figures.json()["declarations"], figures.json()["self_declared"]) == (1, 0)
     assert svc.finding_dead_letters == []
@@ -284,6 +291,8 @@ async def test_finding_someone_where_they_are_declared_adds_nothing(
     (record,) = await svc.rows(persons)
     assert svc.cipher.decrypt(record.phone_enc) == "13900139000"  # contact details updated
     assert len(svc.relayed_of("ResidenceDeclared")) == 1
+    (settled,) = bodies(svc.relayed_of("OccupantFindingSettled"))
+    assert (settled["outcome"], settled["residence_id"]) == ("already_declared", None)
 
 
 async def test_a_finding_that_can_never_apply_is_dead_lettered_at_once(

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection.adapters.registry_tables import (
+    registry_findings,
     registry_leads,
     registry_properties,
     registry_residences,
@@ -64,6 +65,22 @@ async def visited(session: AsyncSession, property_id: str, on: date) -> None:
 
 async def add_residence(session: AsyncSession, **values: Any) -> None:
     await _insert_new(session, registry_residences, values)
+
+
+async def settle_finding(
+    session: AsyncSession, finding_id: str, property_id: str, outcome: str
+) -> None:
+    """``finding_id`` is inspection's ``<visit_id>:<hash>`` (app.visits)."""
+    await _insert_new(
+        session,
+        registry_findings,
+        {
+            "finding_id": finding_id,
+            "visit_id": finding_id.split(":", 1)[0],
+            "property_id": property_id,
+            "outcome": outcome,
+        },
+    )
 
 
 async def end_residence(session: AsyncSession, residence_id: str) -> None:

@@ -41,3 +41,13 @@ registry_leads = Table(
     Column("property_id", String, nullable=False, index=True),
     Column("open", Integer, nullable=False),
 )
+
+registry_findings = Table(
+    "registry_findings",
+    metadata,
+    Column("finding_id", String, primary_key=True),
+    Column("visit_id", String, nullable=False, index=True),
+    Column("property_id", String, nullable=False),
+    Column("outcome", String(20), nullable=False),
+)
+"""What registration made of each occupant a visit met (its OccupantFindingSettled)."""

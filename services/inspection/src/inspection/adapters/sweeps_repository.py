@@ -10,7 +10,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from common.errors import DomainError
-from inspection.adapters.registry_tables import registry_properties, registry_residences
+from inspection.adapters.registry_tables import (
+    registry_findings,
+    registry_properties,
+    registry_residences,
+)
 from inspection.adapters.sweeps_tables import sweep_discoveries, sweeps
 from inspection.adapters.visits_tables import visit_occupants, visits
 from inspection.domain.sweeps import Building
@@ -73,6 +77,17 @@ async def buildings(session: AsyncSession, grid_ids: list[str]) -> list[Building
         Building(row.property_id, tuple(row.room_numbers), declared.get(row.property_id, {}))
         for row in rows
     ]
+
+
+async def registered(session: AsyncSession, sweep_id: str) -> int:
+    """Occupants met on the sweep's visits whom registration registered (not declared)."""
+    f = registry_findings
+    query = (
+        select(func.count())
+        .select_from(f.join(visits, visits.c.visit_id == f.c.visit_id))
+        .where(visits.c.sweep_id == sweep_id, f.c.outcome == "registered")
+    )
+    return int(await session.scalar(query) or 0)
 
 
 async def visited(session: AsyncSession, sweep_id: str) -> tuple[dict[str, dict[str, int]], int]:

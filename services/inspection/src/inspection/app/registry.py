@@ -17,6 +17,7 @@ from inspection.adapters import registry_repository as repo
 from inspection.upstream.registration import (
     Channel,
     LeadClosed,
+    OccupantFindingSettled,
     PropertyRegistered,
     ResidenceDeclared,
     ResidenceEnded,
@@ -49,6 +50,11 @@ async def on_residence_ended(session: AsyncSession, event: Event, _: Envelope) -
     await repo.end_residence(session, event.residence_id)
 
 
+async def on_finding_settled(session: AsyncSession, event: Event, _: Envelope) -> None:
+    assert isinstance(event, OccupantFindingSettled)
+    await repo.settle_finding(session, event.finding_id, event.property_id, event.outcome.value)
+
+
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 
 
@@ -61,4 +67,5 @@ def handlers(*, on_lead: Handler, on_lead_closed: Handler) -> dict[type[Event], 
         ResidenceEnded: on_residence_ended,
         UnregisteredOccupantSuspected: on_lead,
         LeadClosed: on_lead_closed,
+        OccupantFindingSettled: on_finding_settled,
     }

@@ -180,6 +180,7 @@ class Sweeps:
                     persons_declared=figures["persons_declared"],
                     persons_seen=figures["persons_seen"],
                     persons_met=figures["persons_met"],
+                    persons_registered=figures["persons_registered"],
                     new_rentals_found=figures["new_rentals_found"],
                     completed_at=now,
                 )
@@ -210,6 +211,7 @@ class Sweeps:
         return {
             **{k: v for k, v in figures.items() if isinstance(v, int)},
             "persons_met": met,
+            "persons_registered": await repo.registered(session, sweep.sweep_id),
             "new_rentals_found": await repo.discoveries(session, sweep.sweep_id),
             "missing_buildings": found.missing_buildings[:SHOWN],
             "missing_households": [

@@ -134,6 +134,7 @@ class SweepCompleted(InspectionEvent, key="sweep_id"):
                     "persons_declared": 5120,
                     "persons_seen": 4978,
                     "persons_met": 5033,
+                    "persons_registered": 55,
                     "new_rentals_found": 3,
                     "completed_at": "2026-03-12T10:00:00Z",
                 }
@@ -150,5 +151,10 @@ class SweepCompleted(InspectionEvent, key="sweep_id"):
     persons_declared: int = Field(description="Residents declared in its buildings")
     persons_seen: int = Field(description="Of them, met in their rooms")
     persons_met: int = Field(description="Everyone met, declared or not (OccupantFound)")
+    persons_registered: int = Field(
+        default=0,
+        description="Of them, registered by registration as not declared there "
+        "(registration.OccupantFindingSettled, as far as it had arrived)",
+    )
     new_rentals_found: int = Field(description="Buildings not in the registry (discoveries)")
     completed_at: datetime

@@ -79,3 +79,19 @@ class LeadClosed(RegistrationEvent, key="property_id"):
 
     lead_id: str
     property_id: str
+
+
+class FindingOutcome(StrEnum):
+    """Registration's values: the occupant was declared there already, or is now."""
+
+    ALREADY_DECLARED = "already_declared"
+    REGISTERED = "registered"
+
+
+class OccupantFindingSettled(RegistrationEvent, key="property_id"):
+    """What registration made of an occupant a visit met (inspection's OccupantFound)."""
+
+    finding_id: str
+    property_id: str
+    outcome: FindingOutcome
+    settled_at: datetime

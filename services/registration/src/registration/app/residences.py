@@ -27,7 +27,13 @@ from registration.app.place_checks import require_grid
 from registration.domain.persons import checked_name, checked_phone
 from registration.domain.policy import DeclarationPolicy
 from registration.domain.residences import Property, Room
-from registration.events import Channel, ResidenceEnded, ResidenceEndReason
+from registration.events import (
+    Channel,
+    FindingOutcome,
+    OccupantFindingSettled,
+    ResidenceEnded,
+    ResidenceEndReason,
+)
 from registration.upstream.inspection import OccupantFound
 
 log = structlog.get_logger(__name__)
@@ -292,9 +298,12 @@ class ResidenceService:
                     now=self.clock.now(),
                     correlation_id=trace.correlation_id,
                 )
-                await self.publisher.stage(session, person.events, trace)
+                settled = self._settled(
+                    event, prop, person.ref, declared, FindingOutcome.ALREADY_DECLARED
+                )
+                await self.publisher.stage(session, [*person.events, settled], trace)
                 return
-            await self._declare(
+            result = await self._declare(
                 session,
                 prop,
                 occupants,
@@ -305,5 +314,37 @@ class ResidenceService:
                 trace,
                 finding_id=event.finding_id,
             )
+            settled = self._settled(
+                event,
+                prop,
+                result["person_ref"],
+                declared,
+                FindingOutcome.REGISTERED,
+                result["residence_id"],
+            )
+            await self.publisher.stage(session, [settled], trace)
         except DomainError as exc:
             raise PoisonMessage(f"finding {event.finding_id}: {exc.field}: {exc.message}") from exc
+
+    def _settled(
+        self,
+        event: OccupantFound,
+        prop: Property,
+        person_ref: str,
+        declared: Declared,
+        outcome: FindingOutcome,
+        residence_id: str | None = None,
+    ) -> OccupantFindingSettled:
+        return OccupantFindingSettled(
+            finding_id=event.finding_id,
+            property_id=prop.id,
+            grid_id=prop.grid_id,
+            landlord_id=prop.landlord_id,
+            room_no=event.room_no,
+            person_ref=person_ref,
+            id_number_masked=mask_id_number(declared.resident_id.value),
+            outcome=outcome,
+            residence_id=residence_id,
+            found_at=event.found_at,
+            settled_at=self.clock.now(),
+        )

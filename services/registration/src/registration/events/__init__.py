@@ -47,6 +47,8 @@ from registration.events.reconciliation import (
 )
 from registration.events.residences import (
     Channel,
+    FindingOutcome,
+    OccupantFindingSettled,
     PropertyRegistered,
     ResidenceDeclared,
     ResidenceEnded,
@@ -68,12 +70,14 @@ __all__ = [
     "EmployerReturnMissed",
     "EmploymentDeclared",
     "EmploymentEnded",
+    "FindingOutcome",
     "GridRegistered",
     "IdentityRecordChange",
     "LeadClosed",
     "LeadEvidence",
     "LeadOutcome",
     "LeadSource",
+    "OccupantFindingSettled",
     "PersonCorrected",
     "PersonCorrectionSource",
     "PersonIdentityRecorded",

@@ -159,3 +159,50 @@ class ResidenceEnded(RegistrationEvent, key="property_id"):
     )
     channel: Channel = Field(description="How the move-out (or the new move-in) was declared")
     ended_at: datetime
+
+
+class FindingOutcome(StrEnum):
+    ALREADY_DECLARED = "already_declared"  # declared in that room: only contacts updated
+    REGISTERED = "registered"  # not declared there: declared now by the office
+
+
+class OccupantFindingSettled(RegistrationEvent, key="property_id"):
+    """What registration, the system of record, made of an occupant an officer found on a
+    visit (``inspection.OccupantFound``, restricted): public and pseudonymous, for
+    penalties (an undeclared occupant is a breach of the landlord) and inspection (the
+    persons a sweep registered).
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "finding_id": "5f0b9f7e-3c52-4a8e-9d0e-7f1d8a2b3c4d:9c1e77d0a1b2c3d4",
+                    "property_id": "8a60a1af-0a67-4653-ad99-61ee10881b5a",
+                    "grid_id": "WT-G03",
+                    "landlord_id": "92441900MA4X7K2B1N",
+                    "room_no": "102",
+                    "person_ref": "Pa7092e1ee4b00279151936b",
+                    "id_number_masked": "4419**********0320",
+                    "outcome": "registered",
+                    "residence_id": "5aea4425-ebe0-4c17-bd86-865b9814d3f1",
+                    "found_at": "2026-03-10T02:40:19Z",
+                    "settled_at": "2026-03-10T02:40:21Z",
+                }
+            ]
+        }
+    )
+
+    finding_id: str = Field(description="inspection.OccupantFound.finding_id")
+    property_id: str
+    grid_id: str
+    landlord_id: str = Field(description="Party id of the property's landlord")
+    room_no: str
+    person_ref: str
+    id_number_masked: str
+    outcome: FindingOutcome
+    residence_id: str | None = Field(
+        default=None, description="With registered: the residence declared by the office"
+    )
+    found_at: datetime
+    settled_at: datetime
