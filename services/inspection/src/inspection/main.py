@@ -43,7 +43,12 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
     )
     return Parts(
         routers=[
-            build_plans_router(kit.runtime, plans, max_size=settings.plan_max_size),
+            build_plans_router(
+                kit.runtime,
+                plans,
+                max_size=settings.plan_max_size,
+                evening_share=settings.evening_share,
+            ),
             build_visits_router(kit.runtime, visits),
             build_verification_router(kit.runtime, verifications),
             build_sweeps_router(kit.runtime, Sweeps(publisher=kit.publisher, clock=kit.clock)),

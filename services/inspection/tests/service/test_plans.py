@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -171,3 +172,32 @@ async def test_a_plan_is_read_only_by_staff_of_its_grid(inspection: Running, sta
     outside = await svc.client.get(f"/plans/{plan['plan_id']}", headers=staff("WT-G05"))
 
     assert outside.status_code == 403
+
+
+async def test_a_plans_visits_are_assigned_to_staff_and_shown(
+    inspection: Running, staff: Staff
+) -> None:
+    svc = inspection
+    await grid_of_ten(svc)
+    officer = staff("WT-G03")
+    plan = (await post_plan(svc, officer, "p", size=10)).json()
+    team = [{"account": "officer-0317", "capacity": 4, "evening": True},
+            {"account": "worker-0211", "capacity": 8}]  # fmt: skip
+
+    assigned = await svc.client.put(f"/plans/{plan['plan_id']}/assignment", json={"staff": team},
+                                    headers={**officer, "Idempotency-Key": "a"})  # fmt: skip
+    short = await svc.client.put(f"/plans/{plan['plan_id']}/assignment",
+                                 json={"staff": team[1:]},
+                                 headers={**officer, "Idempotency-Key": "b"})  # fmt: skip
+
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["load"]["officer-0317"]["evening"] == 3
+    assert short.status_code == 422  # nobody to do the evening visits
+    explained = (await svc.client.get(f"/plans/{plan['plan_id']}", headers=officer)).json()
+    shifts = Counter((p["assigned_to"], p["shift"]) for p in explained["picks"])
+    assert shifts[("officer-0317", "evening")] == 3
+    assert sum(shifts.values()) == 10
+    month = (await svc.client.get("/assessment?month=2026-03&grid_id=WT-G03",
+                                  headers=officer)).json()  # fmt: skip
+    planned = {s["account"]: s["planned"] for s in month["staff"]}
+    assert planned["worker-0211"] + planned["officer-0317"] == 10

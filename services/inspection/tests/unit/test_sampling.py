@@ -8,7 +8,15 @@ from datetime import date
 import pytest
 
 from common.errors import DomainError
-from inspection.domain.sampling import PropertyFacts, SamplingPolicy, draw, signals_of
+from inspection.domain.sampling import (
+    Pick,
+    PropertyFacts,
+    SamplingPolicy,
+    Staff,
+    assign,
+    draw,
+    signals_of,
+)
 
 POLICY = SamplingPolicy(
     version="test-1",
@@ -96,3 +104,39 @@ def test_a_grid_without_properties_or_a_size_below_one_is_refused() -> None:
 def test_a_policy_weighing_an_unknown_signal_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown signals"):
         SamplingPolicy(version="x", source="x", weights={"horoscope": 1.0})
+
+
+def picks(n: int) -> list[Pick]:
+    return [Pick(property_id=f"P{i}", rank=i + 1, risk=1.0, key=0.5) for i in range(n)]
+
+
+def test_visits_are_assigned_within_capacity_with_the_evening_share() -> None:
+    staff = [Staff("officer-a", 4, day=True, evening=True), Staff("worker-b", 6),
+             Staff("worker-c", 6, day=False, evening=True)]  # fmt: skip
+
+    plan = assign(picks(10), staff, evening_share=0.3)
+
+    evening = [a for a in plan if a.shift == "evening"]
+    assert len(evening) == 3  # 30% of 10, spread over the ranks
+    assert [a.rank for a in evening] == [1, 4, 7]
+    assert {a.account for a in evening} <= {"officer-a", "worker-c"}
+    assert all(a.account != "worker-c" for a in plan if a.shift == "day")  # evenings only
+    load = Counter(a.account for a in plan)
+    assert all(load[s.account] <= s.capacity for s in staff)
+    assert sorted(a.rank for a in plan) == list(range(1, 11))
+
+
+@pytest.mark.parametrize(
+    ("staff", "reason"),
+    [
+        ([], "at least one"),
+        ([Staff("a", 5), Staff("a", 5)], "twice"),
+        ([Staff("a", 2, evening=True)], "below"),  # 10 visits, capacity 2
+        ([Staff("a", 10)], "evening"),  # nobody works evenings
+        ([Staff("a", 3, evening=True, day=False), Staff("b", 3)], "day"),
+    ],
+)
+def test_staff_who_cannot_cover_the_plan_are_refused(staff: list[Staff], reason: str) -> None:
+    with pytest.raises(DomainError) as caught:
+        assign(picks(10) if reason != "day" else picks(5), staff, evening_share=0.2)
+    assert caught.value.field == "staff" and reason in caught.value.message

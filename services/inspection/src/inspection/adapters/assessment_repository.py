@@ -62,15 +62,18 @@ async def month_of_work(
         for row in await session.execute(query):
             staff[row.officer_id][name] = int(row.n)
     p = plans
+    # A pick counts for whom it was assigned to (PUT /plans/{id}/assignment), or else for
+    # the officer who drew the plan.
+    who = func.coalesce(plan_picks.c.assigned_to, p.c.planned_by).label("who")
     planned = (
-        select(p.c.planned_by, func.count(plan_picks.c.rank).label("n"))
+        select(who, func.count(plan_picks.c.rank).label("n"))
         .join(plan_picks, plan_picks.c.plan_id == p.c.plan_id)
         .where(p.c.month == month)
     )
     if grid_ids is not None:
         planned = planned.where(p.c.grid_id.in_(grid_ids))
-    for row in await session.execute(planned.group_by(p.c.planned_by)):
-        staff[row.planned_by]["planned"] = int(row.n)
+    for row in await session.execute(planned.group_by(who)):
+        staff[row.who]["planned"] = int(row.n)
     t = verification_tasks
     tasks = select(
         t.c.verified_by,

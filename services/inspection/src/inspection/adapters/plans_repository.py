@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inspection.adapters.plans_tables import plan_picks, plans
-from inspection.domain.sampling import Pick
+from inspection.domain.sampling import Assignment, Pick
 
 
 async def save_plan(session: AsyncSession, plan: dict[str, Any], picks: list[Pick]) -> None:
@@ -37,3 +37,18 @@ async def load_plan(session: AsyncSession, plan_id: str) -> tuple[Any, list[Any]
         select(plan_picks).where(plan_picks.c.plan_id == plan_id).order_by(plan_picks.c.rank)
     )
     return plan, list(picks)
+
+
+async def lock_plan(session: AsyncSession, plan_id: str) -> Any:
+    query = select(plans).where(plans.c.plan_id == plan_id).with_for_update()
+    return (await session.execute(query)).first()
+
+
+async def assign(session: AsyncSession, plan_id: str, assignments: list[Assignment]) -> None:
+    """The plan's picks assigned (again: an earlier assignment is replaced)."""
+    for a in assignments:
+        await session.execute(
+            update(plan_picks)
+            .where(plan_picks.c.plan_id == plan_id, plan_picks.c.rank == a.rank)
+            .values(assigned_to=a.account, shift=a.shift)
+        )

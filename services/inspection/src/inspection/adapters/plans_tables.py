@@ -32,5 +32,7 @@ plan_picks = Table(
     Column("risk", Float, nullable=False),
     Column("key", Float, nullable=False),
     Column("signals", JSON, nullable=False),
+    Column("assigned_to", String(200), nullable=True),  # an officer's or grid worker's account
+    Column("shift", String(10), nullable=True),  # day or evening (錯時工作制)
     ForeignKeyConstraint(["plan_id"], ["plans.plan_id"], ondelete="CASCADE"),
 )

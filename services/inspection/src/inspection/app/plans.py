@@ -18,7 +18,7 @@ from common.errors import NotFound
 from common.publisher import Publisher
 from inspection.adapters import plans_repository, registry_repository
 from inspection.app.access import authorize_grid
-from inspection.domain.sampling import SamplingPolicy, draw
+from inspection.domain.sampling import Pick, SamplingPolicy, Staff, assign, draw
 from inspection.events import SpotCheckPlanned
 
 
@@ -113,6 +113,8 @@ class Plans:
                     "risk": p.risk,
                     "key": p.key,
                     "signals": p.signals,
+                    "assigned_to": p.assigned_to,
+                    "shift": p.shift,
                     "because": {
                         name: round(weights.get(name, 0.0) * value, 4)
                         for name, value in p.signals.items()
@@ -122,6 +124,33 @@ class Plans:
                 for p in picks
             ],
         }
+
+
+async def assign_plan(
+    session: AsyncSession,
+    plan_id: str,
+    staff: list[Staff],
+    principal: Principal,
+    *,
+    evening_share: float,
+) -> dict[str, Any]:
+    """Assign a plan's visits to its staff within their capacity, across day and evening."""
+    plan = await plans_repository.lock_plan(session, plan_id)
+    if plan is None:
+        raise NotFound("plan", plan_id)
+    authorize_grid(principal, plan.grid_id)
+    loaded = await plans_repository.load_plan(session, plan_id)
+    assert loaded is not None
+    picks = [
+        Pick(property_id=p.property_id, rank=p.rank, risk=p.risk, key=p.key) for p in loaded[1]
+    ]
+    assignments = assign(picks, staff, evening_share=evening_share)
+    await plans_repository.assign(session, plan_id, assignments)
+    load: dict[str, dict[str, int]] = {}
+    for a in assignments:
+        load.setdefault(a.account, {"day": 0, "evening": 0})[a.shift] += 1
+    return {"plan_id": plan_id, "visits": len(assignments), "evening_share": evening_share,
+            "load": load}  # fmt: skip
 
 
 def policy_record(policy: SamplingPolicy) -> dict[str, Any]:

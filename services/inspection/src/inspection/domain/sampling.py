@@ -137,3 +137,67 @@ def draw(
         Pick(property_id=pid, rank=i + 1, risk=risk, key=key, signals=signals)
         for i, (key, pid, risk, signals) in enumerate(scored[:size])
     ]
+
+
+@dataclass(frozen=True)
+class Staff:
+    """One officer or grid worker available to a plan: how many visits they can make in the
+    period, and in which shifts (錯時工作制: some work evenings, when workers are home)."""
+
+    account: str
+    capacity: int
+    day: bool = True
+    evening: bool = False
+
+
+@dataclass(frozen=True)
+class Assignment:
+    property_id: str
+    rank: int
+    account: str
+    shift: str  # "day" or "evening"
+
+
+def assign(
+    picks: Sequence[Pick], staff: Sequence[Staff], *, evening_share: float
+) -> list[Assignment]:
+    """Each pick to one person within their capacity (錯時工作制): the policy's share of the
+    visits (rounded up) in the evening, spread over the ranks, to staff who work evenings;
+    the rest in the day to staff who work days. Evening visits are placed first, then day
+    ones; each goes to whoever of its shift has the most capacity left (ties: the first
+    listed), so the load is even. A :class:`DomainError` on ``staff`` when they cannot
+    cover the plan."""
+    if not staff:
+        raise DomainError("staff", "a plan is assigned to at least one person")
+    accounts = [s.account for s in staff]
+    if len(set(accounts)) != len(accounts):
+        raise DomainError("staff", "a person is listed twice")
+    ordered = sorted(picks, key=lambda p: p.rank)
+    capacity = sum(s.capacity for s in staff)
+    if capacity < len(ordered):
+        raise DomainError("staff", f"their capacity {capacity} is below the plan's {len(ordered)}")
+    evenings = math.ceil(len(ordered) * evening_share)
+    step = len(ordered) / evenings if evenings else 0.0
+    evening_ranks = {ordered[int(k * step)].rank for k in range(evenings)}
+    left = {s.account: s.capacity for s in staff}
+    order = {s.account: i for i, s in enumerate(staff)}
+    chosen: dict[int, tuple[str, str]] = {}
+    for shift in ("evening", "day"):
+        for pick in ordered:
+            if (pick.rank in evening_ranks) != (shift == "evening"):
+                continue
+            pool = [
+                s
+                for s in staff
+                if (s.evening if shift == "evening" else s.day) and left[s.account] > 0
+            ]
+            if not pool:
+                raise DomainError(
+                    "staff", f"too few {shift} visits in their capacity for the plan's picks"
+                )
+            person = max(pool, key=lambda s: (left[s.account], -order[s.account]))
+            left[person.account] -= 1
+            chosen[pick.rank] = (person.account, shift)
+    return [
+        Assignment(p.property_id, p.rank, chosen[p.rank][0], chosen[p.rank][1]) for p in ordered
+    ]

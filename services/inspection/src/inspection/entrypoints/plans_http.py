@@ -15,7 +15,8 @@ from common.dates import MONTH_PATTERN
 from common.runtime import Runtime
 from inspection.app.access import OFFICE_ROLES, PLANNERS, READ, WRITE
 from inspection.app.assessment import Assessment
-from inspection.app.plans import DrawPlan, Plans
+from inspection.app.plans import DrawPlan, Plans, assign_plan
+from inspection.domain.sampling import Staff
 
 
 class PlanIn(BaseModel):
@@ -30,6 +31,19 @@ class PlanIn(BaseModel):
         pattern=r"^[\x21-\x7e]+$",
         description="Give one to draw a plan again; otherwise the plan gets its own",
     )
+
+
+class StaffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: str = Field(min_length=1, max_length=200)
+    capacity: int = Field(ge=0, le=1000, description="Visits they can make in the period")
+    day: bool = True
+    evening: bool = Field(default=False, description="Works the evening shift (錯時工作制)")
+
+
+class AssignmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    staff: list[StaffIn] = Field(min_length=1, max_length=500)
 
 
 def build_assessment_router(runtime: Runtime, assessment: Assessment) -> APIRouter:
@@ -50,8 +64,27 @@ def build_assessment_router(runtime: Runtime, assessment: Assessment) -> APIRout
     return router
 
 
-def build_plans_router(runtime: Runtime, plans: Plans, *, max_size: int) -> APIRouter:
+def build_plans_router(
+    runtime: Runtime, plans: Plans, *, max_size: int, evening_share: float
+) -> APIRouter:
     router = APIRouter(tags=["plans"])
+
+    @router.put(
+        "/plans/{plan_id}/assignment",
+        summary="Assign a plan's visits to staff within their capacity, day and evening",
+    )
+    async def assign_plan_visits(
+        plan_id: Annotated[str, Path(max_length=36)],
+        body: AssignmentIn,
+        call: Annotated[Command, Depends(command(WRITE, roles=PLANNERS))],
+    ) -> JSONResponse:
+        staff = [Staff(s.account, s.capacity, s.day, s.evening) for s in body.staff]
+        return await call.run(
+            body,
+            lambda session: assign_plan(
+                session, plan_id, staff, call.principal, evening_share=evening_share
+            ),
+        )
 
     @router.post(
         "/plans",
