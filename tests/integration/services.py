@@ -167,6 +167,16 @@ def registration_env(
     }
 
 
+def inspection_env(bootstrap: str, database_url: str) -> dict[str, str]:
+    return {
+        "INSPECTION_DATABASE_URL": database_url,
+        "INSPECTION_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "INSPECTION_JWT_SECRET": SECRET,
+        "INSPECTION_OUTBOX_POLL_INTERVAL_S": "0.2",
+        "INSPECTION_CONSUMER_BACKOFF_S": "0.05",
+    }
+
+
 def residence_event(grid: str, property_id: str, seq: int) -> ResidenceDeclared:
     now = datetime.now(UTC)
     return ResidenceDeclared(

@@ -20,22 +20,13 @@ from tests.integration.services import (
     SECRET,
     ServiceProcess,
     identity_number,
+    inspection_env,
     produce,
     read_topic,
     register_grid,
     running,
     token,
 )
-
-
-def inspection_env(bootstrap: str, database_url: str) -> dict[str, str]:
-    return {
-        "INSPECTION_DATABASE_URL": database_url,
-        "INSPECTION_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "INSPECTION_JWT_SECRET": SECRET,
-        "INSPECTION_OUTBOX_POLL_INTERVAL_S": "0.2",
-        "INSPECTION_CONSUMER_BACKOFF_S": "0.05",
-    }
 
 
 async def test_a_plan_is_drawn_from_what_registration_published(

@@ -360,6 +360,10 @@ class Stack:
     def _child_env(self, spec: ServiceSpec) -> dict[str, str]:
         return {**os.environ, "PYTHONUNBUFFERED": "1", **self.envs[spec.name]}
 
+    def _urls(self) -> dict[str, str]:
+        """``DEVSTACK_<NAME>_URL`` of every service, for demos that drive several."""
+        return {f"DEVSTACK_{s.env_prefix}_URL": s.base_url for s in self.services}
+
     def _cmd(self, spec: ServiceSpec, *args: str) -> list[str]:
         return [sys.executable, "-m", spec.module, *args]
 
@@ -371,7 +375,7 @@ class Stack:
         proc = subprocess.Popen(
             [sys.executable, "-m", module, *args] if module else self._cmd(spec, *args),
             cwd=self.options.root,
-            env=self._child_env(spec),
+            env={**self._child_env(spec), **self._urls()},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 from datetime import UTC, datetime
 
@@ -11,6 +12,16 @@ from inspection.settings import InspectionSettings
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo", help="a spot-check end to end across registration and inspection"
+    )
+    demo.add_argument("--base-url", required=True, help="inspection's")
+    demo.add_argument(
+        "--registration-url",
+        default=os.environ.get("DEVSTACK_REGISTRATION_URL"),
+        help="default: DEVSTACK_REGISTRATION_URL (devstack sets it)",
+    )
+    demo.set_defaults(run=_demo)
     district = commands.add_parser(
         "district",
         help="plans, visits, verifications and sweeps over the grids registration seeded",
@@ -20,6 +31,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     district.add_argument("--months", type=int, default=6)
     district.add_argument("--seed", type=int, default=1)
     district.set_defaults(run=_district)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from seed.inspection.demo import run_demo
+
+    if not args.registration_url:
+        print("the inspection demo needs registration: --registration-url")
+        return 2
+    secret = InspectionSettings().jwt_secret.get_secret_value()
+    return run_demo(args.base_url, args.registration_url, secret)
 
 
 def _district(args: argparse.Namespace) -> int:
