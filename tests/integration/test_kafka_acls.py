@@ -329,12 +329,16 @@ def test_the_registration_service_authenticates_consumes_and_publishes_under_acl
                 TOPIC,
                 group=group,
                 key=property_id.encode(),
-                expect=2,
+                expect=3,
                 wait_s=45,
             )
         )
         types = [dict(r.headers)["ce_type"].decode() for r in by_property]
-        assert types == ["registration.PropertyRegistered.v1", "registration.ResidenceDeclared.v1"]
+        assert types == [
+            "registration.PropertyRegistered.v1",
+            "registration.ResidenceDeclared.v1",
+            "registration.OccupantFindingSettled.v1",  # what it made of the finding
+        ]
         person_ref = json.loads(by_property[1].value)["person_ref"]
 
         (identity,) = asyncio.run(

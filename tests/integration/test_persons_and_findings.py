@@ -76,9 +76,15 @@ def test_an_occupant_found_by_an_officer_is_declared_and_only_the_restricted_top
         )
 
         # The residence is declared, by the officer, keyed by the property.
-        by_property = asyncio.run(read_topic(kafka, TOPIC, key=property_id, expect=2))
+        # And what registration made of the finding is public, pseudonymous.
+        by_property = asyncio.run(read_topic(kafka, TOPIC, key=property_id, expect=3))
         types = [dict(r.headers)["ce_type"].decode() for r in by_property]
-        assert types == ["registration.PropertyRegistered.v1", "registration.ResidenceDeclared.v1"]
+        assert types == [
+            "registration.PropertyRegistered.v1",
+            "registration.ResidenceDeclared.v1",
+            "registration.OccupantFindingSettled.v1",
+        ]
+        assert json.loads(by_property[2].value)["outcome"] == "registered"
         residence = json.loads(by_property[1].value)
         assert (residence["channel"], residence["room_no"]) == ("officer", "301")
         person_ref = residence["person_ref"]
