@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, Text, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.db import NAMING
+from common.db import NAMING, conflict_insert
 from noticeboard.domain import Notice
 
 metadata = MetaData(naming_convention=NAMING)
@@ -45,9 +43,8 @@ async def notices_of(session: AsyncSession, grid_id: str) -> list[Notice]:
 
 async def add_building(session: AsyncSession, property_id: str, grid_id: str) -> None:
     """Idempotent: a building registered twice (or replayed) counts once."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(grid_buildings)
+        conflict_insert(session)(grid_buildings)
         .values(property_id=property_id, grid_id=grid_id)
         .on_conflict_do_nothing(index_elements=["property_id"])
     )

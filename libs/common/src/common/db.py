@@ -8,6 +8,7 @@ state change and its bookkeeping commit in one transaction.
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,8 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -155,6 +158,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def conflict_insert(session: AsyncSession) -> Any:
+    """The ``insert`` of the session's dialect (PostgreSQL's or SQLite's), the one that has
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update``: ``conflict_insert(s)(table)``."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 class ConcurrentWrite(Exception):

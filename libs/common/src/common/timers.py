@@ -16,13 +16,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common import metrics
 from common.clock import Clock
-from common.db import timers
+from common.db import conflict_insert, timers
 
 log = structlog.get_logger(__name__)
 
@@ -34,8 +32,7 @@ async def schedule(
     session: AsyncSession, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any]
 ) -> None:
     """Schedule (or move) the timer ``kind``/``key``; re-arms a fired one."""
-    dialect = session.get_bind().dialect.name
-    insert_fn: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert_fn = conflict_insert(session)
     stmt = insert_fn(timers).values(kind=kind, key=key, due_at=due_at, payload=payload, attempts=0)
     stmt = stmt.on_conflict_do_update(
         index_elements=["kind", "key"],

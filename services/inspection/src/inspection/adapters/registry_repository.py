@@ -8,10 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import conflict_insert
 from inspection.adapters.registry_tables import (
     registry_findings,
     registry_leads,
@@ -23,8 +22,7 @@ from inspection.domain.sampling import PropertyFacts
 
 async def _insert_new(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> None:
     """Insert unless the row's key is there already: a redelivered event changes nothing."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    await session.execute(conflict_insert(session)(table).values(**values).on_conflict_do_nothing())
 
 
 async def add_property(

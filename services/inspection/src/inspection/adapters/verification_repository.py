@@ -6,19 +6,17 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import conflict_insert
 from inspection.adapters.verification_tables import verification_tasks as tasks
 from inspection.domain.verification import CLOSED, OPEN
 
 
 async def open_task(session: AsyncSession, **values: Any) -> bool:
     """Insert the task unless the lead has one; True if it was created now."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(tasks).values(**values, status=OPEN).on_conflict_do_nothing()
+        conflict_insert(session)(tasks).values(**values, status=OPEN).on_conflict_do_nothing()
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # CursorResult
 

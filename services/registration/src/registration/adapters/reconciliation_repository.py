@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, delete, exists, func, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.db import conflict_insert
 from registration.adapters.persons_tables import persons
 from registration.adapters.reconciliation_tables import (
     access_entry_keys,
@@ -364,7 +364,7 @@ async def insert_leads(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """
     if not rows:
         return set()
-    insert_fn: Any = pg_insert if is_postgres(session) else sqlite_insert
+    insert_fn = conflict_insert(session)
     stmt = (
         insert_fn(leads)
         .on_conflict_do_nothing(
@@ -561,7 +561,7 @@ async def lead_by_id(session: AsyncSession, lead_id: str) -> Any:
 async def upsert_property_address(
     session: AsyncSession, *, property_id: str, grid_id: str, address_norm: str
 ) -> None:
-    insert_fn: Any = pg_insert if is_postgres(session) else sqlite_insert
+    insert_fn = conflict_insert(session)
     stmt = insert_fn(property_addresses).values(
         property_id=property_id, grid_id=grid_id, address_norm=address_norm
     )
