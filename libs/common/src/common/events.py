@@ -82,7 +82,8 @@ class Event(BaseModel):
             cls.version = version
         if key is not None:
             cls.key_field = key
-        concrete = context is None and not abstract and "context" in _class_vars(cls)
+        # ``context`` is only annotated on Event: set, it comes from a context's base.
+        concrete = context is None and not abstract and hasattr(cls, "context")
         if concrete and "name" not in cls.__dict__:
             cls.name = f"{cls.context}.{cls.__name__}"
 
@@ -118,11 +119,6 @@ class Event(BaseModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
-
-
-def _class_vars(cls: type) -> set[str]:
-    """The class variables set on ``cls`` or a base (not merely annotated)."""
-    return {name for klass in cls.__mro__ for name in vars(klass)}
 
 
 class ForeignEvent(Event):
