@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # repo root: tests
 
 import harness
 import httpx
+from aiokafka import AIOKafkaProducer
 from load import TopicWatcher, now
 
 from common.auth import mint_token
@@ -150,7 +151,7 @@ async def end_to_end(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             res["ready_s"] = round(time.monotonic() - started, 2)
             grid = "BENCH"
             ids = [str(uuid.uuid4()) for _ in range(args.buildings)]
-            producer = harness_producer(bootstrap)
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
             await producer.start()
             try:
                 sent = now()
@@ -179,7 +180,7 @@ async def end_to_end(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     plan_ms.append((now() - t0) * 1000)
                     assert plan.status_code == 201, plan.text
                 res["http_plan_district_ms"] = round(statistics.median(plan_ms), 1)
-                res |= await visits(args, http, auth, ids, bootstrap, proc)
+                res |= await visits(args, http, auth, ids, bootstrap)
                 res |= await baselines(args, http, producer, bootstrap)
             finally:
                 await producer.stop()
@@ -187,12 +188,6 @@ async def end_to_end(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             :5
         ]
     return res
-
-
-def harness_producer(bootstrap: str) -> Any:
-    from aiokafka import AIOKafkaProducer
-
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
 
 
 def visit_id_of(record: Any) -> str | None:
@@ -204,7 +199,7 @@ def visit_id_of(record: Any) -> str | None:
 
 async def visits(
     args: argparse.Namespace, http: httpx.AsyncClient, auth: dict[str, str], ids: list[str],
-    bootstrap: str, proc: ServiceProcess,
+    bootstrap: str,
 ) -> dict[str, Any]:  # fmt: skip
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -239,7 +234,7 @@ async def visits(
         started = now()
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         http_done = now()
-        await watcher.wait_for(set(sent_at) - set(), limit_s=LIMIT_S)
+        await watcher.wait_for(set(sent_at), limit_s=LIMIT_S)
         seen = [watcher.arrived[v] for v in sent_at if v in watcher.arrived]
     ok = len(latencies)
     last = max(seen) if seen else http_done

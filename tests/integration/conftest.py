@@ -6,14 +6,17 @@ testcontainers, then the local launchers) and never silently skips.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devstack.kafka import create_topics
+from devstack.pytest_plugin import DatabaseProvider
+from inspection.main import service as inspection
 from registration.main import service
-from tests.integration.services import ServiceProcess, registration_env
+from tests.integration.services import ServiceProcess, inspection_env, registration_env
 
 pytestmark = pytest.mark.integration
 
@@ -37,3 +40,17 @@ def registration(kafka: str, pg_url: str, tmp_path: Path) -> Iterator[ServicePro
     service.migrate()
     yield service
     service.stop()
+
+
+@pytest.fixture
+def inspection_service(
+    kafka: str, postgres_cluster: DatabaseProvider, tmp_path: Path
+) -> Iterator[ServiceProcess]:
+    """A migrated inspection database of its own (and inspection's topics); the process
+    is started by the test."""
+    create_topics(kafka, inspection.topic_names(), partitions=3)
+    database = postgres_cluster.create_database(f"t_inspection_{uuid.uuid4().hex[:8]}")
+    office = ServiceProcess("inspection", inspection_env(kafka, database), tmp_path)
+    office.migrate()
+    yield office
+    office.stop()

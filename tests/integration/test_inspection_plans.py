@@ -9,18 +9,13 @@ import json
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from common.auth import mint_token
-from devstack.kafka import create_topics
-from devstack.pytest_plugin import DatabaseProvider
-from inspection.main import service as inspection
 from tests.integration.services import (
     SECRET,
     ServiceProcess,
     identity_number,
-    inspection_env,
     produce,
     read_topic,
     register_grid,
@@ -29,18 +24,18 @@ from tests.integration.services import (
 )
 
 
+def inspector(grid: str) -> str:
+    """An officer's token for inspection in ``grid``."""
+    return mint_token(SECRET, sub="it-officer", role="officer", grids=[grid],
+                      scopes=["inspection:write", "inspection:read"])  # fmt: skip
+
+
 async def test_a_plan_is_drawn_from_what_registration_published(
-    kafka: str, registration: ServiceProcess, postgres_cluster: DatabaseProvider, tmp_path: Path
+    kafka: str, registration: ServiceProcess, inspection_service: ServiceProcess
 ) -> None:
-    create_topics(kafka, inspection.topic_names(), partitions=3)
-    name = f"t_inspection_{uuid.uuid4().hex[:8]}"
-    office = ServiceProcess(
-        "inspection", inspection_env(kafka, postgres_cluster.create_database(name)), tmp_path
-    )
-    office.migrate()
+    office = inspection_service
     grid = f"IN-{uuid.uuid4().hex[:6]}"
-    officer = mint_token(SECRET, sub="it-officer", role="officer", grids=[grid],
-                         scopes=["inspection:write", "inspection:read"])  # fmt: skip
+    officer = inspector(grid)
     with running(registration), running(office):
         register_grid(registration, grid)
         landlord = token("landlord", party_id="L-IN")
@@ -102,17 +97,11 @@ async def test_a_plan_is_drawn_from_what_registration_published(
 
 
 async def test_a_visit_meets_a_declared_and_an_undeclared_occupant_and_registration_registers_one(
-    kafka: str, registration: ServiceProcess, postgres_cluster: DatabaseProvider, tmp_path: Path
+    kafka: str, registration: ServiceProcess, inspection_service: ServiceProcess
 ) -> None:
-    create_topics(kafka, inspection.topic_names(), partitions=3)
-    name = f"t_inspection_{uuid.uuid4().hex[:8]}"
-    office = ServiceProcess(
-        "inspection", inspection_env(kafka, postgres_cluster.create_database(name)), tmp_path
-    )
-    office.migrate()
+    office = inspection_service
     grid = f"IV-{uuid.uuid4().hex[:6]}"
-    officer = mint_token(SECRET, sub="it-officer", role="officer", grids=[grid],
-                         scopes=["inspection:write", "inspection:read"])  # fmt: skip
+    officer = inspector(grid)
     declared_number, found_number = identity_number(711), identity_number(712)
     with running(registration), running(office):
         register_grid(registration, grid)
@@ -178,17 +167,11 @@ async def test_a_visit_meets_a_declared_and_an_undeclared_occupant_and_registrat
 
 
 async def test_a_lead_from_access_control_is_a_task_whose_verification_closes_it(
-    kafka: str, registration: ServiceProcess, postgres_cluster: DatabaseProvider, tmp_path: Path
+    kafka: str, registration: ServiceProcess, inspection_service: ServiceProcess
 ) -> None:
-    create_topics(kafka, inspection.topic_names(), partitions=3)
-    name = f"t_inspection_{uuid.uuid4().hex[:8]}"
-    office = ServiceProcess(
-        "inspection", inspection_env(kafka, postgres_cluster.create_database(name)), tmp_path
-    )
-    office.migrate()
+    office = inspection_service
     grid = f"IL-{uuid.uuid4().hex[:6]}"
-    officer = mint_token(SECRET, sub="it-officer", role="officer", grids=[grid],
-                         scopes=["inspection:write", "inspection:read"])  # fmt: skip
+    officer = inspector(grid)
     staff = token("officer", grids=[grid])
     with running(registration), running(office):
         register_grid(registration, grid)

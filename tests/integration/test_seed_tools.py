@@ -5,13 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
-from devstack.kafka import create_topics
-from devstack.pytest_plugin import DatabaseProvider
-from inspection.main import service as inspection
-from tests.integration.services import REPO, ServiceProcess, inspection_env, running
+from tests.integration.services import REPO, ServiceProcess, running
 
 
 def test_the_demo_check_passes_against_registration(registration: ServiceProcess) -> None:
@@ -29,12 +24,9 @@ def test_the_demo_check_passes_against_registration(registration: ServiceProcess
 
 
 def test_the_inspection_demo_passes_across_both_services(
-    kafka: str, registration: ServiceProcess, postgres_cluster: DatabaseProvider, tmp_path: Path
+    registration: ServiceProcess, inspection_service: ServiceProcess
 ) -> None:
-    create_topics(kafka, inspection.topic_names(), partitions=3)
-    database = postgres_cluster.create_database(f"t_inspection_{uuid.uuid4().hex[:8]}")
-    office = ServiceProcess("inspection", inspection_env(kafka, database), tmp_path)
-    office.migrate()
+    office = inspection_service
     with running(registration), running(office):
         done = subprocess.run(
             [sys.executable, "-m", "seed", "inspection", "demo", "--base-url", office.url,
