@@ -16,6 +16,7 @@ from inspection.app.visits import Visits
 from inspection.entrypoints.cross_http import build_cross_router
 from inspection.entrypoints.plans_http import build_assessment_router, build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
+from inspection.entrypoints.registry_http import build_registry_router
 from inspection.entrypoints.sweeps_http import build_sweeps_router
 from inspection.entrypoints.verification_http import build_verification_router
 from inspection.entrypoints.visits_http import build_visits_router
@@ -49,6 +50,7 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
                 max_size=settings.plan_max_size,
                 evening_share=settings.evening_share,
             ),
+            build_registry_router(kit.runtime),
             build_visits_router(kit.runtime, visits),
             build_verification_router(kit.runtime, verifications),
             build_sweeps_router(kit.runtime, Sweeps(publisher=kit.publisher, clock=kit.clock)),

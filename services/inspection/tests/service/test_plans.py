@@ -201,3 +201,22 @@ async def test_a_plans_visits_are_assigned_to_staff_and_shown(
                                   headers=officer)).json()  # fmt: skip
     planned = {s["account"]: s["planned"] for s in month["staff"]}
     assert planned["worker-0211"] + planned["officer-0317"] == 10
+
+
+async def test_a_grids_buildings_are_listed_as_the_registry_knows_them(
+    inspection: Running, staff: Staff
+) -> None:
+    svc = inspection
+    await grid_of_ten(svc)
+
+    page = await svc.client.get(
+        "/grids/WT-G03/properties?limit=3&offset=6", headers=staff("WT-G03")
+    )
+    outside = await svc.client.get("/grids/WT-G03/properties", headers=staff("WT-G05"))
+
+    assert page.status_code == 200, page.text
+    body = page.json()
+    assert body["total"] == 10
+    assert [p["property_id"] for p in body["properties"]] == ["P6", "P7", "P8"]
+    assert body["properties"][1]["residents"] == 3  # P7's three officer declarations
+    assert outside.status_code == 403

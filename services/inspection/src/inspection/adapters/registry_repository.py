@@ -159,3 +159,23 @@ async def facts_of_grid(
             )
         )
     return facts
+
+
+async def properties_of(session: AsyncSession, grid_id: str, *, limit: int, offset: int) -> Any:
+    """The grid's registered properties with their declared residents, by property id."""
+    p, r = registry_properties, registry_residences
+    residents = (
+        select(func.count())
+        .where(r.c.property_id == p.c.property_id, r.c.ended == 0)
+        .scalar_subquery()
+    )
+    total = await session.scalar(select(func.count()).where(p.c.grid_id == grid_id))
+    rows = await session.execute(
+        select(p.c.property_id, p.c.room_numbers, p.c.capacity, p.c.last_visited_on,
+               residents.label("residents"))
+        .where(p.c.grid_id == grid_id)
+        .order_by(p.c.property_id)
+        .limit(limit)
+        .offset(offset)
+    )  # fmt: skip
+    return int(total or 0), list(rows)

@@ -111,12 +111,10 @@ class InspectionDistrict:
         days = [d for d in month_days(month) if d < self.today]
         if not days:
             return
-        size = 1  # first ask for one pick, to learn the grid's candidates
-        probe = await self.call("plans", "POST", "/plans", self.headers(grid),
-                                json={"grid_id": grid, "month": month, "size": size})  # fmt: skip
-        if probe is None:
-            return
-        size = max(1, round(probe.json()["candidates"] * self.rates.planned_share))
+        buildings = await self.http.get(
+            f"/grids/{grid}/properties?limit=1", headers=self.headers(grid)
+        )
+        size = max(1, round(buildings.json()["total"] * self.rates.planned_share))
         plan = await self.call("plans", "POST", "/plans", self.headers(grid),
                                json={"grid_id": grid, "month": month, "size": size})  # fmt: skip
         if plan is None:
@@ -166,15 +164,12 @@ class InspectionDistrict:
         for grid in grids:
             await self.verify_tasks(grid)
         for i in range(0, len(grids) - 1, 2):
-            picks: dict[str, list[str]] = {}
-            for grid in grids[i : i + 2]:
-                body = {"grid_id": grid, "month": months[-1], "size": 3}
-                plan = await self.call("plans", "POST", "/plans", self.headers(grid), json=body)
-                if plan is not None:
-                    explained = await self.http.get(f"/plans/{plan.json()['plan_id']}",
-                                                    headers=self.headers(grid))  # fmt: skip
-                    picks[grid] = [p["property_id"] for p in explained.json()["picks"]]
-            await self.sweep(grids[i : i + 2], picks)
+            buildings: dict[str, list[str]] = {}
+            for grid in grids[i : i + 2]:  # a sweep visits every building (here: the first 3)
+                listing = await self.http.get(f"/grids/{grid}/properties?limit=3",
+                                              headers=self.headers(grid))  # fmt: skip
+                buildings[grid] = [p["property_id"] for p in listing.json()["properties"]]
+            await self.sweep(grids[i : i + 2], buildings)
         return self.stats
 
 
