@@ -1,0 +1,5 @@
+import sys
+
+from penalties.main import service
+
+sys.exit(service.cli())

@@ -1,0 +1,24 @@
+"""The one ``MetaData`` of penalties' tables (one migration history).
+
+Each feature's tables are in ``adapters/<feature>_tables.py``; :func:`all_tables` loads
+them all, for Alembic and the test that compares the migrations with the tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from common.db import NAMING
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def all_tables() -> MetaData:
+    """``metadata`` with every feature's tables on it."""
+    from penalties.adapters import (  # noqa: F401  (each module's tables join metadata)
+        cases_tables,
+        parties_tables,
+        schedules_tables,
+    )
+
+    return metadata

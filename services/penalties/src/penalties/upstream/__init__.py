@@ -1,0 +1,1 @@
+"""Penalties' readers of other contexts' events, one module per context."""
