@@ -112,6 +112,8 @@ RESTRICTED_READERS: dict[str, frozenset[str]] = {
     "registration.persons.restricted": frozenset(),
     "inspection.findings.restricted": frozenset({"registration"}),
     "inspection.findings.restricted.dlq": frozenset(),
+    # Notices with their recipients' details, for outreach (not built yet: no reader).
+    "penalties.notices.restricted": frozenset(),
     "feeds.access-control": frozenset({"registration"}),
     "feeds.access-control.dlq": frozenset(),
 }
@@ -120,6 +122,7 @@ RESTRICTED_WRITERS: dict[str, frozenset[str]] = {
     "registration.persons.restricted": frozenset({"registration"}),
     "inspection.findings.restricted": frozenset({"inspection"}),
     "inspection.findings.restricted.dlq": frozenset({"registration"}),
+    "penalties.notices.restricted": frozenset({"penalties"}),
     "feeds.access-control": frozenset({"access-control-gateway"}),
     "feeds.access-control.dlq": frozenset({"registration"}),
 }
