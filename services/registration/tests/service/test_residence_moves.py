@@ -250,7 +250,7 @@ async def test_an_occupant_found_by_an_officer_is_declared_with_channel_officer(
 ) -> None:
     svc = registration
     property_id = await svc.new_property()
-    found = finding(property_id, moved_in_on="2026-02-27")
+    found = finding(property_id, moved_in_on="2026-02-27", visit_id="V-1")
 
     await publish_finding(svc, found, ce_id="ce-finding-1")
     await publish_finding(svc, found, ce_id="ce-finding-1")  # redelivered: applied once
@@ -273,6 +273,7 @@ async def test_an_occupant_found_by_an_officer_is_declared_with_channel_officer(
         event["residence_id"],
     )
     assert settled["person_ref"] == event["person_ref"] and found.id_number not in str(settled)
+    assert settled["visit_id"] == "V-1"  # penalties groups one visit's findings in one case
     figures = await svc.client.get(f"/figures/grids/G1?month={MONTH}", headers=svc.officer())
     assert (figures.json()["declarations"], figures.json()["self_declared"]) == (1, 0)
     assert svc.finding_dead_letters == []
@@ -293,6 +294,7 @@ async def test_finding_someone_where_they_are_declared_adds_nothing(
     assert len(svc.relayed_of("ResidenceDeclared")) == 1
     (settled,) = bodies(svc.relayed_of("OccupantFindingSettled"))
     assert (settled["outcome"], settled["residence_id"]) == ("already_declared", None)
+    assert settled["visit_id"] is None  # a finding from before visits carried their id
 
 
 async def test_a_finding_that_can_never_apply_is_dead_lettered_at_once(

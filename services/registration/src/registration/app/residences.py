@@ -347,4 +347,5 @@ class ResidenceService:
             residence_id=residence_id,
             found_at=event.found_at,
             settled_at=self.clock.now(),
+            visit_id=event.visit_id,
         )

@@ -188,6 +188,7 @@ class OccupantFindingSettled(RegistrationEvent, key="property_id"):
                     "residence_id": "5aea4425-ebe0-4c17-bd86-865b9814d3f1",
                     "found_at": "2026-03-10T02:40:19Z",
                     "settled_at": "2026-03-10T02:40:21Z",
+                    "visit_id": "5f0b9f7e-3c52-4a8e-9d0e-7f1d8a2b3c4d",
                 }
             ]
         }
@@ -206,3 +207,8 @@ class OccupantFindingSettled(RegistrationEvent, key="property_id"):
     )
     found_at: datetime
     settled_at: datetime
+    visit_id: str | None = Field(
+        default=None,
+        description="inspection.OccupantFound.visit_id: the visit it was found on (penalties "
+        "makes the undeclared occupants of one visit one case)",
+    )

@@ -179,3 +179,6 @@ class OccupantFound(InspectionEvent, key="property_id", topic=FINDINGS_TOPIC):
     )
     found_at: datetime
     officer_id: str = Field(description="The officer who recorded the finding")
+    visit_id: str | None = Field(
+        default=None, description="The visit it was found on (absent from older findings)"
+    )
