@@ -6,9 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from seed import inspection, registration
+from seed import inspection, penalties, registration
 
-SERVICES = {"registration": registration.add_commands, "inspection": inspection.add_commands}
+SERVICES = {
+    "registration": registration.add_commands,
+    "inspection": inspection.add_commands,
+    "penalties": penalties.add_commands,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
