@@ -15,8 +15,14 @@ import pytest
 from devstack.kafka import create_topics
 from devstack.pytest_plugin import DatabaseProvider
 from inspection.main import service as inspection
+from penalties.main import service as penalties
 from registration.main import service
-from tests.integration.services import ServiceProcess, inspection_env, registration_env
+from tests.integration.services import (
+    ServiceProcess,
+    inspection_env,
+    penalties_env,
+    registration_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +57,21 @@ def inspection_service(
     create_topics(kafka, inspection.topic_names(), partitions=3)
     database = postgres_cluster.create_database(f"t_inspection_{uuid.uuid4().hex[:8]}")
     office = ServiceProcess("inspection", inspection_env(kafka, database), tmp_path)
+    office.migrate()
+    yield office
+    office.stop()
+
+
+@pytest.fixture
+def penalties_service(
+    kafka: str, postgres_cluster: DatabaseProvider, tmp_path: Path
+) -> Iterator[ServiceProcess]:
+    """A migrated penalties database of its own (and penalties' topics); the process is
+    started by the test."""
+    create_topics(kafka, penalties.topic_names(), partitions=3)
+    create_topics(kafka, inspection.topic_names(), partitions=3)  # what it consumes
+    database = postgres_cluster.create_database(f"t_penalties_{uuid.uuid4().hex[:8]}")
+    office = ServiceProcess("penalties", penalties_env(kafka, database), tmp_path)
     office.migrate()
     yield office
     office.stop()

@@ -177,6 +177,17 @@ def inspection_env(bootstrap: str, database_url: str) -> dict[str, str]:
     }
 
 
+def penalties_env(bootstrap: str, database_url: str) -> dict[str, str]:
+    return {
+        "PENALTIES_DATABASE_URL": database_url,
+        "PENALTIES_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "PENALTIES_JWT_SECRET": SECRET,
+        "PENALTIES_OUTBOX_POLL_INTERVAL_S": "0.2",
+        "PENALTIES_CONSUMER_BACKOFF_S": "0.05",
+        "PENALTIES_TIMER_POLL_INTERVAL_S": "0.2",
+    }
+
+
 def residence_event(grid: str, property_id: str, seq: int) -> ResidenceDeclared:
     now = datetime.now(UTC)
     return ResidenceDeclared(
