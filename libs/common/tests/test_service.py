@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -212,6 +213,17 @@ def test_pii_keys_must_be_set_in_prod() -> None:
         environment="prod", jwt_secret="j" * 40, pii_key="k" * 40, pii_hash_key="h" * 40
     )
     assert DEV_SECRET not in settings.pii_hash_key.get_secret_value()
+
+
+def test_a_clock_offset_moves_the_services_clock_ahead_and_is_refused_in_prod() -> None:
+    ahead = KitSettings(clock_offset_s=4 * 86_400).clock()
+    wall = KitSettings().clock()
+
+    gap = ahead.now() - wall.now()
+    assert timedelta(days=4) - timedelta(seconds=5) < gap <= timedelta(days=4)
+    with pytest.raises(ValidationError, match="clock_offset_s"):
+        KitSettings(environment="prod", jwt_secret="j" * 40, pii_key="k" * 40,
+                    pii_hash_key="h" * 40, clock_offset_s=60)  # fmt: skip
 
 
 def test_the_office_time_zone_is_an_iana_name_or_a_fixed_offset() -> None:

@@ -19,6 +19,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The wall clock moved ``offset`` ahead: a process of the integration tests or a demo
+    that lets a deadline pass without waiting for it (settings ``clock_offset_s``)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FakeClock:
     """A clock that only moves when a test moves it."""
 

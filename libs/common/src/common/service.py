@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 from fastapi import APIRouter, FastAPI
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 
-from common.clock import Clock, SystemClock
+from common.clock import Clock
 from common.events import Event, registered_events
 from common.http import asyncapi_document, create_service_app
 from common.inbox import DLQ_SUFFIX
@@ -185,7 +185,7 @@ class Service(Generic[S]):
     def build(self, settings: S | None = None, *, clock: Clock | None = None) -> Built[S]:
         """Build the kit and the service's parts (nothing is connected yet)."""
         settings = settings if settings is not None else self.settings()
-        clock = clock or SystemClock()
+        clock = clock or settings.clock()
         cipher = PiiCipher(
             settings.pii_key.get_secret_value(), settings.pii_hash_key.get_secret_value()
         )

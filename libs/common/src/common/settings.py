@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.clock import Clock, OffsetClock, SystemClock
 from common.workdays import WorkingCalendar, load_calendar
 
 DEV_SECRET = "dev-only-secret-change-me-0123456789"
@@ -100,6 +101,10 @@ class ServiceSettings(BaseSettings):
     # acknowledged a batch but before the rows are marked sent.
     fault_relay_crash_after_publish: bool = False
 
+    # Tests and demos only: the service's clock runs this far ahead of the wall clock, so
+    # a process restarted with it sees deadlines pass and their timers fire. Never in prod.
+    clock_offset_s: float = Field(default=0.0, ge=0.0, le=400 * 86_400)
+
     @field_validator("office_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -108,6 +113,12 @@ class ServiceSettings(BaseSettings):
 
     def timezone(self) -> tzinfo:
         return parse_timezone(self.office_timezone)
+
+    def clock(self) -> Clock:
+        """The service's clock: the wall clock, or ahead of it by ``clock_offset_s``."""
+        if self.clock_offset_s:
+            return OffsetClock(timedelta(seconds=self.clock_offset_s))
+        return SystemClock()
 
     @model_validator(mode="after")
     def _kafka_credentials_complete(self) -> ServiceSettings:
@@ -135,6 +146,8 @@ class ServiceSettings(BaseSettings):
     def _no_dev_secrets_in_prod(self) -> ServiceSettings:
         if self.environment != "prod":
             return self
+        if self.clock_offset_s:
+            raise ValueError("clock_offset_s is for tests and demos, never in prod")
         if self.jwt_secret.get_secret_value() == DEV_SECRET:
             raise ValueError("jwt_secret must be set outside dev")
         if DEV_SECRET in (self.pii_key.get_secret_value(), self.pii_hash_key.get_secret_value()):
