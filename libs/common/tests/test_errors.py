@@ -29,7 +29,7 @@ def app_raising(exc: Exception) -> FastAPI:
             422,
             [
                 {
-                    "loc": ["body", "rooms", "0", "capacity"],
+                    "loc": ["body", "rooms", 0, "capacity"],  # an index, as pydantic gives it
                     "msg": "must be at least 1",
                     "type": "domain_rule",
                 }

@@ -82,7 +82,9 @@ class ObserveRequests:
 
 def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    detail = [{"loc": ["body", *exc.field.split(".")], "msg": exc.message, "type": "domain_rule"}]
+    # "rows.3.room_no" -> ["body", "rows", 3, "room_no"]: list indexes as pydantic gives them
+    loc = [int(part) if part.isdigit() else part for part in exc.field.split(".")]
+    detail = [{"loc": ["body", *loc], "msg": exc.message, "type": "domain_rule"}]
     return JSONResponse({"detail": detail}, status_code=422)
 
 
