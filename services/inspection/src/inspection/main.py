@@ -9,11 +9,14 @@ from pathlib import Path
 from common.service import Kit, Parts, Service, Topic
 from inspection.app.assessment import Assessment
 from inspection.app.cross import CrossInspections
+from inspection.app.follow_ups import FollowUps
 from inspection.app.plans import Plans
 from inspection.app.sweeps import Sweeps
 from inspection.app.verification import DUE_TIMER, Verifications
 from inspection.app.visits import Visits
 from inspection.entrypoints.cross_http import build_cross_router
+from inspection.entrypoints.follow_ups_consumers import register_follow_ups_consumer
+from inspection.entrypoints.follow_ups_http import build_follow_ups_router
 from inspection.entrypoints.plans_http import build_assessment_router, build_plans_router
 from inspection.entrypoints.registry_consumers import register_registry_consumer
 from inspection.entrypoints.registry_http import build_registry_router
@@ -42,6 +45,7 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
     verifications = Verifications(
         publisher=kit.publisher, clock=kit.clock, policy=settings.verification_policy()
     )
+    follow_ups = FollowUps(clock=kit.clock, timezone=settings.timezone())
     return Parts(
         routers=[
             build_plans_router(
@@ -53,6 +57,7 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
             build_registry_router(kit.runtime),
             build_visits_router(kit.runtime, visits),
             build_verification_router(kit.runtime, verifications),
+            build_follow_ups_router(kit.runtime, follow_ups),
             build_sweeps_router(kit.runtime, Sweeps(publisher=kit.publisher, clock=kit.clock)),
             build_cross_router(
                 kit.runtime,
@@ -67,7 +72,10 @@ def wire(kit: Kit[InspectionSettings]) -> Parts:
                 ),
             ),
         ],
-        consumers=[partial(register_registry_consumer, verifications=verifications)],
+        consumers=[
+            partial(register_registry_consumer, verifications=verifications),
+            partial(register_follow_ups_consumer, follow_ups=follow_ups),
+        ],
         timers={DUE_TIMER: verifications.on_due},
     )
 

@@ -17,6 +17,7 @@ def all_tables() -> MetaData:
     """``metadata`` with every feature's tables on it."""
     from inspection.adapters import (  # noqa: F401  (each module's tables join metadata)
         cross_tables,
+        follow_ups_tables,
         plans_tables,
         registry_tables,
         sweeps_tables,

@@ -18,9 +18,15 @@ from common.errors import Conflict, DomainError, NotFound
 from common.events import Event
 from common.pii import PiiCipher, mask_id_number
 from common.publisher import Publisher
-from inspection.adapters import registry_repository, sweeps_repository, visits_repository
+from inspection.adapters import (
+    follow_ups_repository,
+    registry_repository,
+    sweeps_repository,
+    visits_repository,
+)
 from inspection.app.access import authorize_grid, authorize_visit
 from inspection.domain.visits import (
+    FollowUpVerdict,
     HazardCheck,
     HazardFailure,
     HazardPolicy,
@@ -30,7 +36,13 @@ from inspection.domain.visits import (
     checked_occupants,
     failed_hazards,
 )
-from inspection.events import HazardFound, InspectionCompleted, OccupantFound, VisitOutcome
+from inspection.events import (
+    FollowUpResult,
+    HazardFound,
+    InspectionCompleted,
+    OccupantFound,
+    VisitOutcome,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,8 @@ class SubmitVisit:
     sweep_id: str | None = None
     rooms_entered: tuple[str, ...] = ()
     """Rooms (households) entered, whether or not anyone was met: a sweep's coverage."""
+    follow_ups: tuple[FollowUpVerdict, ...] = ()
+    """Verdicts on the property's open rectification orders (penalties')."""
 
     def sha256(self) -> str:
         """The submission's content, so that a replay is told from an edit."""
@@ -81,8 +95,9 @@ class Visits:
                 raise DomainError(f"rooms_entered.{i}", f"room {room!r} is not registered")
         if cmd.sweep_id is not None:
             await sweeps_repository.require_running(session, cmd.sweep_id, prop.grid_id, day)
+        await self._check_follow_ups(session, cmd)
         failures = failed_hazards(cmd.hazards, self.hazards, today=day)
-        if cmd.outcome is not VisitOutcome.VISITED and (occupants or cmd.hazards):
+        if cmd.outcome is not VisitOutcome.VISITED and (occupants or cmd.hazards or cmd.follow_ups):
             raise DomainError("outcome", "only a visit (outcome visited) records people and checks")
         stored = await visits_repository.lock(session, cmd.visit_id)
         if stored is not None and stored[1].officer_id != principal.sub:
@@ -119,6 +134,11 @@ class Visits:
         )
         if cmd.completed:
             await registry_repository.visited(session, cmd.property_id, day)
+            for verdict in cmd.follow_ups:
+                await follow_ups_repository.record(
+                    session, verdict.order_id, visit_id=cmd.visit_id,
+                    rectified=verdict.rectified, at=now,
+                )  # fmt: skip
             events: list[Event] = [
                 OccupantFound(
                     finding_id=f"{cmd.visit_id}:{self.cipher.keyed_hash(o.id_number)[:16]}",
@@ -130,6 +150,7 @@ class Visits:
                     moved_in_on=o.moved_in_on,
                     found_at=cmd.captured_at,
                     officer_id=principal.sub,
+                    visit_id=cmd.visit_id,
                 )
                 for o in occupants
             ]
@@ -163,10 +184,33 @@ class Visits:
                     evening=evening,
                     captured_at=cmd.captured_at,
                     completed_at=now,
+                    follow_ups=[
+                        FollowUpResult(order_id=v.order_id, rectified=v.rectified)
+                        for v in cmd.follow_ups
+                    ],
                 )
             )
             await self.publisher.stage(session, events, trace)
         return self._answer(cmd, replayed=False, failures=len(failures))
+
+    @staticmethod
+    async def _check_follow_ups(session: AsyncSession, cmd: SubmitVisit) -> None:
+        """Each verdict names an open order of this property (or one this visit already
+        recorded: a later version of it), once."""
+        if not cmd.follow_ups:
+            return
+        known = await follow_ups_repository.of_property(session, cmd.property_id)
+        seen: set[str] = set()
+        for i, verdict in enumerate(cmd.follow_ups):
+            row = known.get(verdict.order_id)
+            field = f"follow_ups.{i}.order_id"
+            if row is None:
+                raise DomainError(field, "is not a rectification order of this property")
+            if row.status != follow_ups_repository.OPEN and row.visit_id != cmd.visit_id:
+                raise DomainError(field, f"was followed up already, on visit {row.visit_id}")
+            if verdict.order_id in seen:
+                raise DomainError(field, "is named twice")
+            seen.add(verdict.order_id)
 
     def _occupant_row(self, visit_id: str, seq: int, o: OccupantMet) -> dict[str, Any]:
         return {

@@ -75,6 +75,14 @@ class OccupantMet:
 
 
 @dataclass(frozen=True)
+class FollowUpVerdict:
+    """A follow-up's finding on a rectification order of penalties at the property."""
+
+    order_id: str
+    rectified: bool
+
+
+@dataclass(frozen=True)
 class HazardCheck:
     item: str
     passed: bool

@@ -14,7 +14,7 @@ from common.dates import Day, Moment
 from common.runtime import Runtime
 from inspection.app.access import OFFICE_ROLES, READ, WRITE
 from inspection.app.visits import SubmitVisit, Visits
-from inspection.domain.visits import HazardCheck, OccupantMet
+from inspection.domain.visits import FollowUpVerdict, HazardCheck, OccupantMet
 from inspection.events import VisitOutcome
 
 VisitId = Annotated[
@@ -44,6 +44,12 @@ class HazardIn(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
+class FollowUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: str = Field(min_length=1, max_length=36, description="An open order's id")
+    rectified: bool = Field(description="Whether the order was carried out")
+
+
 class VisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = Field(ge=1, description="1 creates the visit; each later submission +1")
@@ -61,6 +67,11 @@ class VisitIn(BaseModel):
     occupants: list[OccupantIn] = Field(default_factory=list, max_length=200)
     hazards: list[HazardIn] = Field(default_factory=list, max_length=100)
     completed: bool = Field(description="True closes the visit and publishes its findings")
+    follow_ups: list[FollowUpIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Verdicts on the property's open rectification orders (GET /follow-ups)",
+    )
 
 
 def build_visits_router(runtime: Runtime, visits: Visits) -> APIRouter:
@@ -91,6 +102,7 @@ def build_visits_router(runtime: Runtime, visits: Visits) -> APIRouter:
             completed=body.completed,
             sweep_id=body.sweep_id,
             rooms_entered=tuple(body.rooms_entered),
+            follow_ups=tuple(FollowUpVerdict(f.order_id, f.rectified) for f in body.follow_ups),
         )
         return await call.run(
             body, lambda session: visits.submit(session, cmd, call.principal, call.trace)

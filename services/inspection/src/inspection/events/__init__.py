@@ -23,13 +23,20 @@ from inspection.events.verification import (
     VerificationOutcome,
     VerificationOverdue,
 )
-from inspection.events.visits import HazardFound, InspectionCompleted, Severity, VisitOutcome
+from inspection.events.visits import (
+    FollowUpResult,
+    HazardFound,
+    InspectionCompleted,
+    Severity,
+    VisitOutcome,
+)
 
 __all__ = [
     "FINDINGS_TOPIC",
     "TOPIC",
     "CrossInspectionRanked",
     "DiscoveredRoom",
+    "FollowUpResult",
     "HazardFound",
     "InspectionCompleted",
     "InspectionEvent",

@@ -29,6 +29,7 @@ class OccupantFound(InspectionEvent, key="property_id", topic=FINDINGS_TOPIC):
                     "moved_in_on": "2026-03-08",
                     "found_at": "2026-03-10T02:40:19Z",
                     "officer_id": "officer-0317",
+                    "visit_id": "5f0b9f7e-3c52-4a8e-9d0e-7f1d8a2b3c4d",
                 }
             ]
         }
@@ -45,3 +46,4 @@ class OccupantFound(InspectionEvent, key="property_id", topic=FINDINGS_TOPIC):
     )
     found_at: datetime
     officer_id: str = Field(description="The officer who recorded the finding")
+    visit_id: str | None = Field(default=None, description="The visit it was found on")

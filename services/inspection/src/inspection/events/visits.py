@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.events import FreeText
 from inspection.events.base import InspectionEvent
@@ -66,6 +66,15 @@ class HazardFound(InspectionEvent, key="property_id"):
     policy_version: str
 
 
+class FollowUpResult(BaseModel):
+    """A follow-up visit's verdict on a rectification order of penalties."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str = Field(description="penalties.RectificationOrdered.order_id")
+    rectified: bool = Field(description="Whether the officer found it rectified")
+
+
 class InspectionCompleted(InspectionEvent, key="property_id"):
     """A visit was completed: who met how many, what failed, in which shift."""
 
@@ -84,6 +93,9 @@ class InspectionCompleted(InspectionEvent, key="property_id"):
                     "evening": True,
                     "captured_at": "2026-03-09T11:20:00Z",
                     "completed_at": "2026-03-09T12:02:41Z",
+                    "follow_ups": [
+                        {"order_id": "0b7c7f0e-58b2-4d55-9a52-3cf6c1b2a9d4", "rectified": True}
+                    ],
                 }
             ]
         }
@@ -100,3 +112,8 @@ class InspectionCompleted(InspectionEvent, key="property_id"):
     evening: bool = Field(description="Captured in the evening shift (錯時工作制)")
     captured_at: datetime = Field(description="When the officer recorded it, on site")
     completed_at: datetime = Field(description="When the service received the completion")
+    follow_ups: list[FollowUpResult] = Field(
+        default=[],
+        description="The rectification orders this visit followed up, and whether each was "
+        "rectified (penalties verifies or escalates them)",
+    )
