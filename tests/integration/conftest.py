@@ -55,6 +55,7 @@ def inspection_service(
     """A migrated inspection database of its own (and inspection's topics); the process
     is started by the test."""
     create_topics(kafka, inspection.topic_names(), partitions=3)
+    create_topics(kafka, penalties.topic_names(), partitions=3)  # what it consumes
     database = postgres_cluster.create_database(f"t_inspection_{uuid.uuid4().hex[:8]}")
     office = ServiceProcess("inspection", inspection_env(kafka, database), tmp_path)
     office.migrate()

@@ -232,6 +232,35 @@ def event_record(event: ResidenceDeclared) -> tuple[str, bytes, bytes, list[tupl
     return (event.topic, event.subject().encode(), event.to_json(), envelope.headers())
 
 
+async def caught_up(bootstrap: str, group: str, topic: str, *, wait_s: float = 60.0) -> bool:
+    """Wait until ``group`` has committed past the end of every partition of ``topic`` as
+    it is now (everything produced so far was consumed)."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer.topics()  # refresh the metadata once
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            committed = await admin.list_consumer_group_offsets(group)
+            if all((c := committed.get(tp)) is not None and c.offset >= ends[tp] for tp in tps):
+                return True
+            await asyncio.sleep(0.3)
+        return False
+    finally:
+        await admin.close()
+        await consumer.stop()
+
+
 async def read_topic(
     bootstrap: str, topic: str, *, key: str, expect: int, wait_s: float = 30.0
 ) -> list[Any]:
