@@ -171,7 +171,9 @@ def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
     A service's port is ``base_port`` plus the ``port-offset`` its ``pyproject.toml``
     declares under ``[tool.devstack]`` (registration 0, inspection 1, penalties 2,
     outreach 3, dispatch 4: fixed, so that a new service never moves another's port).
-    Services declaring none take the next free offsets, in name order.
+    Services declaring none take the next free offsets, in name order. The list is in
+    port order, so that demos run upstream first (registration's data before the
+    services that read it).
     """
     services_dir = root / "services"
     dirs = sorted(
@@ -188,12 +190,13 @@ def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
         declared[path] = offset
     taken = set(declared.values())
     offsets = iter(i for i in range(len(dirs) + len(taken)) if i not in taken)
-    return [
+    specs = [
         ServiceSpec(
             p.name, p, base_port + (declared[p] if p in declared else next(offsets)), demos[p]
         )
         for p in dirs
     ]
+    return sorted(specs, key=lambda spec: spec.port)
 
 
 def _devstack_table(pyproject: Path) -> dict[str, Any]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from registration.settings import RegistrationSettings
+from seed import district_scale
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +32,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     code = run_demo(args.base_url, _secret())
     # `make run` seeds a small district after the end-to-end check (see Makefile).
-    scale = float(os.environ.get("REGISTRATION_DEMO_DISTRICT_SCALE") or 0)
+    scale = district_scale()
     if code == 0 and scale > 0:
         from seed.registration.district import run_district
 

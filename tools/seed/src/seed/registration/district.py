@@ -440,8 +440,7 @@ class Generator:
         return self.stats
 
     async def grids(self) -> list[str]:
-        n_grids = max(1, min(GRIDS, math.ceil(GRIDS * math.sqrt(self.scale))))
-        grids = [f"{self.prefix}-G{g + 1:02d}" for g in range(n_grids)]
+        grids = grid_ids(self.scale, prefix=self.prefix)
         admin = self.token("admin", "")
         await self.phase(
             "grids",
@@ -1045,6 +1044,13 @@ async def generate(
     report, ok = summary(stats, time.perf_counter() - started)
     log(report)
     return stats, ok
+
+
+def grid_ids(scale: float, *, seed: int = 1, prefix: str | None = None) -> list[str]:
+    """The grids a district of ``scale`` has (the other services' districts work in them)."""
+    prefix = prefix or f"{COMMUNITY[:2].upper()}{seed:02d}"
+    n_grids = max(1, min(GRIDS, math.ceil(GRIDS * math.sqrt(scale))))
+    return [f"{prefix}-G{g + 1:02d}" for g in range(n_grids)]
 
 
 def run_district(
