@@ -88,9 +88,7 @@ def test_discovery(tmp_path: Path) -> None:
     assert specs[0].env_prefix == "ALPHA" and specs[0].base_url == "http://127.0.0.1:9000"
 
 
-def test_declared_port_offsets_are_kept_whatever_the_names_in_port_order(
-    tmp_path: Path,
-) -> None:
+def test_declared_port_offsets_are_kept_whatever_the_names(tmp_path: Path) -> None:
     root = _make_root(tmp_path, ("beta", "alpha", "zeta"))
     (root / "services" / "zeta" / "pyproject.toml").write_text(
         '[project]\nname = "zeta"\n\n[tool.devstack]\nport-offset = 0\n'
@@ -98,8 +96,7 @@ def test_declared_port_offsets_are_kept_whatever_the_names_in_port_order(
 
     specs = discover_services(root, 9000)
 
-    # port order: demos run upstream first (registration, offset 0, seeds the others' data)
-    assert [(s.name, s.port) for s in specs] == [("zeta", 9000), ("alpha", 9001), ("beta", 9002)]
+    assert [(s.name, s.port) for s in specs] == [("alpha", 9001), ("beta", 9002), ("zeta", 9000)]
 
 
 def test_two_services_declaring_one_port_offset_are_refused(tmp_path: Path) -> None:
@@ -156,8 +153,13 @@ def test_real_repo_is_discovered() -> None:
 @pytest.mark.integration
 def test_smoke_passes(tmp_path: Path) -> None:
     root = _make_root(tmp_path)
+    # nodemo declares the first port: demos run in port order (upstream first)
+    (root / "services" / "nodemo" / "pyproject.toml").write_text(
+        "[project]\nname='nodemo'\n\n[tool.devstack]\nport-offset = 0\n"
+    )
     code, out = _finish(_devstack(root, "--smoke", "--base-port", str(_base_port())))
     assert code == 0, out
+    assert out.index("smoke: nodemo demo") < out.index("smoke: fake demo")
     assert "[fake]   demo: ok" in out
     assert "kafka round trip via fake.events ok (idempotent=False)" in out
     assert "smoke nodemo: no demo" in out

@@ -171,9 +171,7 @@ def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
     A service's port is ``base_port`` plus the ``port-offset`` its ``pyproject.toml``
     declares under ``[tool.devstack]`` (registration 0, inspection 1, penalties 2,
     outreach 3, dispatch 4: fixed, so that a new service never moves another's port).
-    Services declaring none take the next free offsets, in name order. The list is in
-    port order, so that demos run upstream first (registration's data before the
-    services that read it).
+    Services declaring none take the next free offsets, in name order.
     """
     services_dir = root / "services"
     dirs = sorted(
@@ -190,13 +188,12 @@ def discover_services(root: Path, base_port: int = 8000) -> list[ServiceSpec]:
         declared[path] = offset
     taken = set(declared.values())
     offsets = iter(i for i in range(len(dirs) + len(taken)) if i not in taken)
-    specs = [
+    return [
         ServiceSpec(
             p.name, p, base_port + (declared[p] if p in declared else next(offsets)), demos[p]
         )
         for p in dirs
     ]
-    return sorted(specs, key=lambda spec: spec.port)
 
 
 def _devstack_table(pyproject: Path) -> dict[str, Any]:
@@ -564,9 +561,10 @@ class Stack:
         path.chmod(0o600)
 
     def _demos(self, deadline: float, label: str = "smoke") -> list[DemoResult]:
-        """Run each service's demo (``--base-url ...``) within ``deadline``."""
+        """Run each service's demo (``--base-url ...``) within ``deadline``, in port order:
+        upstream first (registration's data before the services that read it)."""
         results: list[DemoResult] = []
-        for spec in self.services:
+        for spec in sorted(self.services, key=lambda s: s.port):
             remaining = deadline - time.monotonic()
             started = time.monotonic()
             if remaining <= 0:
