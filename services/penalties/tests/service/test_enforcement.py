@@ -232,13 +232,19 @@ async def test_a_late_declaration_is_warned_and_a_repeat_within_a_year_ordered(
     svc = penalties
     await a_property(svc)
 
-    def declared(residence_id: str, moved_in: date, on_time: bool) -> ResidenceDeclared:
+    def declared(
+        residence_id: str, moved_in: date, on_time: bool, *, migrated: bool = False
+    ) -> ResidenceDeclared:
         return ResidenceDeclared(
             residence_id=residence_id, property_id="P1", grid_id="WT-G03", room_no="201",
             moved_in_on=moved_in, declared_at=NOW, deadline=moved_in + timedelta(days=1),
             on_time=on_time, channel=Channel.LANDLORD_SELF_DECLARATION,
+            migrated_at=NOW if migrated else None,
         )  # fmt: skip
 
+    # Late in the office's previous records, brought over: dealt with then, no breach now
+    # (and no first offence that would make R1 a repeat).
+    await svc.deliver(declared("RM", date(2026, 2, 2), False, migrated=True))
     await svc.deliver(declared("R0", date(2026, 3, 8), True))  # on time: nothing
     await svc.deliver(declared("R1", date(2026, 3, 1), False))
     await svc.deliver(declared("R2", date(2026, 3, 4), False))

@@ -108,9 +108,10 @@ class Intake:
 
     async def on_residence(self, session: AsyncSession, event: Event, envelope: Envelope) -> None:
         """A declaration after its deadline; not one the office made itself (an occupant
-        found undeclared is that breach already)."""
+        found undeclared is that breach already), nor one of the office's previous records
+        brought over (dealt with then, under the office's earlier system)."""
         assert isinstance(event, ResidenceDeclared)
-        if event.on_time or event.channel is Channel.OFFICER:
+        if event.on_time or event.channel is Channel.OFFICER or event.migrated_at is not None:
             return
         prop = await parties.property_of(session, event.property_id)
         await self._record(

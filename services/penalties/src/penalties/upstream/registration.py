@@ -57,6 +57,7 @@ class ResidenceDeclared(RegistrationEvent, key="property_id"):
     deadline: date
     on_time: bool
     channel: Channel
+    migrated_at: datetime | None = None  # brought over from the office's previous records
 
 
 class FindingOutcome(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -14,7 +14,7 @@ from common.auth import Principal
 from common.clock import Clock
 from common.db import ConcurrentWrite
 from common.envelope import Envelope, Trace
-from common.errors import DomainError, NotFound
+from common.errors import DomainError, Forbidden, NotFound
 from common.events import Event
 from common.identity import ResidentId
 from common.inbox import PoisonMessage
@@ -55,6 +55,15 @@ class DeclareMoveIn:
     phone: str | None
     room_no: str
     moved_in_on: date
+    migrated: Migrated | None = None
+
+
+@dataclass(frozen=True)
+class Migrated:
+    """A declaration from the office's previous records: when and how it was made."""
+
+    declared_at: datetime
+    channel: Channel
 
 
 def channel_of(principal: Principal) -> Channel:
@@ -147,9 +156,16 @@ class ResidenceService:
         if principal.role == "person":
             await self.persons.authorize_self(session, principal, person.resident_id)
         declarant = Declarant(channel_of(principal), principal.sub)
+        declared_at = None
+        if cmd.migrated is not None:
+            if principal.role != "admin":
+                raise Forbidden("only an admin brings over the office's previous records")
+            declarant = Declarant(cmd.migrated.channel, principal.sub)
+            declared_at = cmd.migrated.declared_at
         return await self._declare(
-            session, prop, occupants, person, cmd.room_no, cmd.moved_in_on, declarant, trace
-        )
+            session, prop, occupants, person, cmd.room_no, cmd.moved_in_on, declarant, trace,
+            declared_at=declared_at,
+        )  # fmt: skip
 
     async def _declare(
         self,
@@ -163,6 +179,7 @@ class ResidenceService:
         trace: Trace,
         *,
         finding_id: str | None = None,
+        declared_at: datetime | None = None,
     ) -> dict[str, Any]:
         now = self.clock.now()
         if room_no not in prop.rooms:  # checked before anything is written
@@ -183,6 +200,7 @@ class ResidenceService:
             occupants_now=occupants,
             policy=self.policy,
             current=current,
+            declared_at=declared_at,
         )
         (person,) = await self.persons.record(
             session,

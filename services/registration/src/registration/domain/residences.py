@@ -141,8 +141,12 @@ class Property:
         occupants_now: int,
         policy: DeclarationPolicy,
         current: Sequence[Residence] = (),
+        declared_at: datetime | None = None,
     ) -> ResidenceDeclared:
         """Record a move-in; ``occupants_now`` is the room's active residences before it.
+
+        ``declared_at``: a declaration migrated from the office's previous records, made
+        then (on or after the move-in day, not in the future); on time or not by that day.
 
         ``current`` are the person's active residences. A person lives in one place at a
         time: a move-in elsewhere (another property, or another room of this one) ends
@@ -155,6 +159,13 @@ class Property:
         today = policy.local_date(now)
         if moved_in_on > today:
             raise DomainError("moved_in_on", "a move-in cannot be declared before it happens")
+        declared_on = today
+        if declared_at is not None:
+            declared_on = policy.local_date(declared_at)
+            if declared_at > now:
+                raise DomainError("migrated.declared_at", "is in the future")
+            if declared_on < moved_in_on:
+                raise DomainError("migrated.declared_at", "is before the move-in")
         if moved_in_on < person.birth_date:
             raise DomainError("moved_in_on", "is before the person's birth date")
         for other in current:
@@ -193,12 +204,13 @@ class Property:
             birth_year=person.birth_date.year,
             origin_region=person.region_code,
             moved_in_on=moved_in_on,
-            declared_at=now,
+            declared_at=declared_at or now,
             deadline=deadline,
-            on_time=today <= deadline,
+            on_time=declared_on <= deadline,
             channel=channel,
             over_capacity=occupants_now + 1 > room.capacity,
             policy_version=policy.version,
+            migrated_at=now if declared_at is not None else None,
         )
         self.events.append(event)
         return event

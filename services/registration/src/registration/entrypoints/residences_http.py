@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from common.auth import Principal, requires
 from common.commands import Command, command
@@ -18,11 +18,12 @@ from registration.app.access import READ, WRITE, authorize_property_access
 from registration.app.residences import (
     DeclareMoveIn,
     EndResidence,
+    Migrated,
     RegisterProperty,
     ResidenceService,
 )
 from registration.domain.residences import Room
-from registration.events import ResidenceEndReason
+from registration.events import Channel, ResidenceEndReason
 
 PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
 
@@ -41,6 +42,14 @@ class PropertyIn(BaseModel):
     rooms: list[RoomIn] = Field(min_length=1, max_length=2000)
 
 
+class MigratedIn(BaseModel):
+    """A declaration brought over from the office's previous records (admins only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    declared_at: AwareDatetime = Field(description="When it was declared, on or after the move-in")
+    channel: Channel = Field(description="How it was declared then")
+
+
 class MoveInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id_number: str = Field(min_length=18, max_length=18, description="Resident identity number")
@@ -48,6 +57,7 @@ class MoveInIn(BaseModel):
     phone: str | None = Field(default=None, pattern=r"^1[3-9][0-9]{9}$")
     room_no: str = Field(min_length=1, max_length=50)
     moved_in_on: Day
+    migrated: MigratedIn | None = None
 
 
 class MoveOutIn(BaseModel):
@@ -102,6 +112,11 @@ def build_residences_router(runtime: Runtime, service: ResidenceService) -> APIR
             phone=body.phone,
             room_no=body.room_no,
             moved_in_on=body.moved_in_on,
+            migrated=(
+                Migrated(body.migrated.declared_at, body.migrated.channel)
+                if body.migrated
+                else None
+            ),
         )
         return await call.run(
             body, lambda session: service.declare_move_in(session, cmd, call.principal, call.trace)

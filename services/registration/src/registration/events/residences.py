@@ -91,6 +91,7 @@ class ResidenceDeclared(RegistrationEvent, key="property_id"):
                     "channel": "landlord_self_declaration",
                     "over_capacity": False,
                     "policy_version": "default-2026",
+                    "migrated_at": None,
                 }
             ]
         }
@@ -112,6 +113,11 @@ class ResidenceDeclared(RegistrationEvent, key="property_id"):
     channel: Channel
     over_capacity: bool = Field(description="The room holds more people than its capacity")
     policy_version: str
+    migrated_at: datetime | None = Field(
+        default=None,
+        description="Set on a declaration brought over from the office's previous records: "
+        "when it was; declared_at (and so on_time) is then the original declaration's",
+    )
 
 
 class ResidenceEndReason(StrEnum):
