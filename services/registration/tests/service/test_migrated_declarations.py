@@ -106,3 +106,20 @@ async def test_a_migrated_time_before_the_move_in_or_in_the_future_is_refused(
     )  # fmt: skip
     assert naive.status_code == 422, naive.text
     assert await svc.state() == before
+
+
+async def test_a_time_at_the_edge_of_the_calendar_is_a_422_not_an_overflow(
+    registration: Registration,
+) -> None:
+    svc = registration
+    property_id = await svc.new_property()
+    before = await svc.state()
+
+    for n, declared_at in enumerate(("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00")):
+        response = await svc.declare(
+            property_id, admin(svc), key=f"edge{n}", moved_in_on="2026-01-05",
+            migrated=migrated(declared_at),
+        )  # fmt: skip
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"][:2] == ["body", "migrated"]
+    assert await svc.state() == before

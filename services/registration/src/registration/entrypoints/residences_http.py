@@ -49,6 +49,14 @@ class MigratedIn(BaseModel):
     declared_at: AwareDatetime = Field(description="When it was declared, on or after the move-in")
     channel: Channel = Field(description="How it was declared then")
 
+    @model_validator(mode="after")
+    def _plausible(self) -> MigratedIn:
+        # before any record the office kept (and far from datetime's limits, which time
+        # zone arithmetic would overflow)
+        if not 1990 <= self.declared_at.year <= 9000:
+            raise ValueError("declared_at must be a real declaration time")
+        return self
+
 
 class MoveInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
