@@ -1,4 +1,5 @@
-"""``devstack`` command line: ``devstack run [...]`` starts the local stack."""
+"""``devstack`` command line: ``devstack run [...]`` starts the local stack, ``devstack engine
+up`` a Docker engine and the local images (:mod:`devstack.engine`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from devstack import engine
 from devstack.stack import Stack, StackError, StackOptions, find_root
 
 __all__ = ["build_parser", "main"]
@@ -60,11 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     colour = run.add_mutually_exclusive_group()
     colour.add_argument("--colour", dest="colour", action="store_true", default=None)
     colour.add_argument("--no-colour", dest="colour", action="store_false")
+    engine.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "engine":
+        return engine.run(args)
     if args.command != "run":  # pragma: no cover - argparse enforces the choices
         return 2
     try:
