@@ -835,7 +835,7 @@ def test_compose_postgres_has_a_database_per_service_and_no_other() -> None:
 
 def test_compose_infrastructure() -> None:
     kafka = compose_service("kafka")
-    assert kafka["image"] == "apache/kafka:4.1.1"
+    assert kafka["image"] == "${KAFKA_IMAGE:-apache/kafka:4.1.1}"  # official by default
     env = kafka["environment"]
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert str(env["KAFKA_NODE_ID"]) == "1"
@@ -844,7 +844,7 @@ def test_compose_infrastructure() -> None:
     assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
 
     postgres = compose_service("postgres")
-    assert postgres["image"] == "postgres:15"
+    assert postgres["image"] == "${POSTGRES_IMAGE:-postgres:15}"
     init_mounts = [v for v in postgres["volumes"] if "/docker-entrypoint-initdb.d/" in v]
     assert init_mounts
     for mount in init_mounts:
