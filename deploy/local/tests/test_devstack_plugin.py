@@ -18,7 +18,9 @@ def _names(candidates: list[tuple[str, object]]) -> list[str]:
 
 def test_kafka_order_without_env() -> None:
     names = _names(plugin.kafka_candidates({}))
-    assert names[0].startswith("testcontainers apache/kafka")
+    # the official image, or its local stand-in where `devstack engine up` built one
+    assert names[0] == f"testcontainers {plugin.kafka_image({})} (Docker)"
+    assert plugin.kafka_image({}) in ("apache/kafka:4.1.1", "wentang-local/kafka:4.1.1")
     assert names[1].startswith("local KafkaBroker")
     assert len(names) == 2
 
@@ -39,12 +41,30 @@ def test_embedded_order() -> None:
 
 def test_postgres_order() -> None:
     names = _names(plugin.postgres_candidates({}))
-    assert names[0].startswith("testcontainers postgres")
+    assert names[0] == f"testcontainers {plugin.postgres_image({})} (Docker)"
     assert names[1].startswith("local PostgresCluster")
     env = {"DATABASE_URL_TEMPLATE": "postgresql+asyncpg://u:p@h:5432/{name}"}
     assert _names(plugin.postgres_candidates(env)) == [
         "$DATABASE_URL_TEMPLATE=postgresql+asyncpg://u:p@h:5432/{name}"
     ]
+
+
+def test_the_backend_is_chosen_by_one_switch() -> None:
+    kafka = {"KAFKA_IMAGE": "example/kafka:1"}
+    assert _names(plugin.kafka_candidates({**kafka, "DEVSTACK_BACKEND": "containers"})) == [
+        "testcontainers example/kafka:1 (Docker)"
+    ]
+    assert _names(plugin.kafka_candidates({"DEVSTACK_BACKEND": "local"})) == [
+        "local KafkaBroker (Maven jars + java)"
+    ]
+    postgres = {"POSTGRES_IMAGE": "example/pg:15", "DEVSTACK_BACKEND": "containers"}
+    assert _names(plugin.postgres_candidates(postgres)) == ["testcontainers example/pg:15 (Docker)"]
+    assert _names(plugin.postgres_candidates({"DEVSTACK_USE_DOCKER": "0"})) == [
+        "local PostgresCluster (initdb/pg_ctl)"
+    ]
+    assert plugin.backend({}) == plugin.backend({"DEVSTACK_BACKEND": " "}) == "auto"
+    with pytest.raises(ValueError, match="DEVSTACK_BACKEND='docker'"):
+        plugin.backend({"DEVSTACK_BACKEND": "docker"})
 
 
 def test_first_working_falls_through_and_cleans_up() -> None:

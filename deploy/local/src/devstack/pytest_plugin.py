@@ -3,17 +3,25 @@
 Loaded with ``-p devstack.pytest_plugin``; importing it starts nothing (heavy imports
 happen inside the fixtures). Session fixtures, each tried in order, first that works:
 
-* ``kafka_bootstrap``: ``$KAFKA_BOOTSTRAP_SERVERS`` → testcontainers ``apache/kafka``
-  (only if a Docker engine answers) → local :class:`devstack.kafka.KafkaBroker`.
+* ``kafka_bootstrap``: ``$KAFKA_BOOTSTRAP_SERVERS`` → testcontainers ``$KAFKA_IMAGE``
+  (default ``apache/kafka:4.1.1``; only if a Docker engine answers) → local
+  :class:`devstack.kafka.KafkaBroker`.
 * ``embedded_bootstrap``: ``$EMBEDDED_BOOTSTRAP_SERVERS`` → :class:`devstack.tansu.TansuBroker`.
 * ``postgres_cluster``: ``$DATABASE_URL_TEMPLATE`` (``...://u:p@host:5432/{name}``) →
-  testcontainers ``postgres:15`` (only if Docker answers) → local
-  :class:`devstack.postgres.PostgresCluster`.
+  testcontainers ``$POSTGRES_IMAGE`` (default ``postgres:15``; only if Docker answers) →
+  local :class:`devstack.postgres.PostgresCluster`.
 * ``pg_url`` (function scope): a fresh, uniquely named database per test.
 
 When every option fails the fixture calls ``pytest.fail`` listing what was tried: the
 integration tier is never skipped silently. An explicit environment override is used
-alone (no fallback behind it). ``DEVSTACK_USE_DOCKER=0`` disables the Docker options.
+alone (no fallback behind it).
+
+``DEVSTACK_BACKEND`` selects the backend as a user would: ``containers`` (testcontainers
+only: a container that does not start fails the tier), ``local`` (the local launchers
+only; ``DEVSTACK_USE_DOCKER=0`` says the same), or ``auto`` (the default: containers when
+an engine answers, else the launchers). ``KAFKA_IMAGE`` and ``POSTGRES_IMAGE`` name the
+images; unset, the local stand-ins of ``devstack engine up`` where the engine has them,
+else the official images. Containers publish their ports on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import pytest
 __all__ = [
     "DatabaseProvider",
     "TemplateDatabases",
+    "backend",
     "docker_available",
     "embedded_bootstrap",
     "embedded_candidates",
@@ -48,6 +57,45 @@ Starter = Callable[[contextlib.ExitStack], T]
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 POSTGRES_IMAGE = "postgres:15"
+BACKENDS = ("auto", "containers", "local")
+
+
+def backend(environ: Mapping[str, str] | None = None) -> str:
+    """The selected backend: ``auto``, ``containers`` or ``local``."""
+    environ = os.environ if environ is None else environ
+    if environ.get("DEVSTACK_USE_DOCKER", "").lower() in ("0", "false", "no"):
+        return "local"
+    chosen = environ.get("DEVSTACK_BACKEND", "auto").strip().lower() or "auto"
+    if chosen not in BACKENDS:
+        raise ValueError(f"DEVSTACK_BACKEND={chosen!r}: use one of {', '.join(BACKENDS)}")
+    return chosen
+
+
+def kafka_image(environ: Mapping[str, str] | None = None) -> str:
+    """``$KAFKA_IMAGE``, else the local stand-in where the engine has it, else official."""
+    from devstack.engine import image_for
+
+    return image_for("KAFKA_IMAGE", environ)
+
+
+def postgres_image(environ: Mapping[str, str] | None = None) -> str:
+    """``$POSTGRES_IMAGE``, else the local stand-in where the engine has it, else official."""
+    from devstack.engine import image_for
+
+    return image_for("POSTGRES_IMAGE", environ)
+
+
+def _candidates(
+    environ: Mapping[str, str],
+    containers: tuple[str, Starter[T]],
+    local: tuple[str, Starter[T]],
+) -> list[tuple[str, Starter[T]]]:
+    chosen = backend(environ)
+    if chosen == "containers":
+        return [containers]
+    if chosen == "local":
+        return [local]
+    return [containers, local]
 
 
 class DatabaseProvider(Protocol):
@@ -60,7 +108,7 @@ class DatabaseProvider(Protocol):
 @functools.cache
 def docker_available(timeout: float = 3.0) -> bool:
     """True when a Docker engine answers a ping within ``timeout`` seconds."""
-    if os.environ.get("DEVSTACK_USE_DOCKER", "").lower() in ("0", "false", "no"):
+    if backend() == "local":
         return False
     host = os.environ.get("DOCKER_HOST", "")
     if not host and not os.path.exists("/var/run/docker.sock"):
@@ -75,6 +123,19 @@ def docker_available(timeout: float = 3.0) -> bool:
             client.close()
     except Exception:
         return False
+
+
+def _containers_env() -> None:
+    """testcontainers without its reaper (Ryuk): its image is one more pull, and the
+    fixtures stop their containers themselves. ``TESTCONTAINERS_RYUK_DISABLED=false``
+    brings it back where it can be had."""
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+def _on_loopback(container: Any, port: int, host_port: int) -> None:
+    """Publish ``port`` of ``container`` on 127.0.0.1:``host_port`` only (testcontainers'
+    ``with_bind_ports`` binds every interface; docker's API takes an (ip, port) pair)."""
+    container.ports[f"{port}/tcp"] = ("127.0.0.1", host_port)
 
 
 def _no_docker(what: str) -> Any:
@@ -117,20 +178,24 @@ def _kafka_from_env(value: str, timeout: float = 30.0) -> Starter[str]:
 
 
 def _kafka_testcontainers(stack: contextlib.ExitStack) -> str:
+    image = kafka_image()
     if not docker_available():
-        _no_docker("the apache/kafka container")
+        _no_docker(f"the {image} container")
+    _containers_env()
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.docker_client import DockerClient
 
     from devstack.kafka import wait_for_kafka
     from devstack.ports import free_port
 
-    # The advertised listener must be the host-side address, so map the same port.
+    # The advertised listener must be the host-side address, so map the same port, on
+    # the loopback interface only.
     port = free_port()
     host = DockerClient().host()
+    if host in ("localhost", "::1"):
+        host = "127.0.0.1"
     container = (
-        DockerContainer(KAFKA_IMAGE)
-        .with_bind_ports(port, port)
+        DockerContainer(image)
         .with_env("KAFKA_NODE_ID", "1")
         .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
         .with_env("KAFKA_LISTENERS", f"PLAINTEXT://0.0.0.0:{port},CONTROLLER://localhost:9093")
@@ -147,6 +212,7 @@ def _kafka_testcontainers(stack: contextlib.ExitStack) -> str:
         .with_env("KAFKA_NUM_PARTITIONS", "3")
         .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "true")
     )
+    _on_loopback(container, port, port)
     container.start()
     stack.callback(container.stop)
     bootstrap = f"{host}:{port}"
@@ -166,10 +232,11 @@ def kafka_candidates(environ: Mapping[str, str]) -> list[tuple[str, Starter[str]
     value = environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     if value:
         return [(f"$KAFKA_BOOTSTRAP_SERVERS={value}", _kafka_from_env(value))]
-    return [
-        (f"testcontainers {KAFKA_IMAGE} (Docker)", _kafka_testcontainers),
+    return _candidates(
+        environ,
+        (f"testcontainers {kafka_image(environ)} (Docker)", _kafka_testcontainers),
         ("local KafkaBroker (Maven jars + java)", _kafka_local),
-    ]
+    )
 
 
 # --------------------------------------------------------------------------- tansu
@@ -252,14 +319,19 @@ def _postgres_from_env(template: str) -> Starter[DatabaseProvider]:
 
 
 def _postgres_testcontainers(stack: contextlib.ExitStack) -> DatabaseProvider:
+    image = postgres_image()
     if not docker_available():
-        _no_docker(f"the {POSTGRES_IMAGE} container")
-    from testcontainers.postgres import PostgresContainer
+        _no_docker(f"the {image} container")
+    _containers_env()
+    from testcontainers.community.postgres import PostgresContainer
 
-    container = PostgresContainer(POSTGRES_IMAGE, driver="asyncpg")
+    from devstack.ports import free_port
+
+    container = PostgresContainer(image, driver="asyncpg")
+    _on_loopback(container, 5432, free_port())
     container.start()
     stack.callback(container.stop)
-    url: str = container.get_connection_url()
+    url: str = container.get_connection_url(host="127.0.0.1")
     base, _, _ = url.rpartition("/")
     provider = TemplateDatabases(base + "/{name}")
     provider.ping()
@@ -279,10 +351,11 @@ def postgres_candidates(
     template = environ.get("DATABASE_URL_TEMPLATE", "").strip()
     if template:
         return [(f"$DATABASE_URL_TEMPLATE={template}", _postgres_from_env(template))]
-    return [
-        (f"testcontainers {POSTGRES_IMAGE} (Docker)", _postgres_testcontainers),
+    return _candidates(
+        environ,
+        (f"testcontainers {postgres_image(environ)} (Docker)", _postgres_testcontainers),
         ("local PostgresCluster (initdb/pg_ctl)", _postgres_local),
-    ]
+    )
 
 
 # --------------------------------------------------------------------------- fixtures
