@@ -6,7 +6,7 @@
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run demo run-kafka lint contract test test-unit test-integration bench schemas
+.PHONY: setup run demo run-kafka engine lint contract test test-unit test-integration bench schemas
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -26,6 +26,11 @@ demo: setup
 ## run-kafka: the local real stack (Apache Kafka from its jars, PostgreSQL)
 run-kafka: setup
 	REGISTRATION_DEMO_DISTRICT_SCALE=$(DISTRICT_SCALE) $(UV) run devstack run --broker kafka --db postgres --seed
+
+## engine: a Docker engine, its compose/buildx plugins and the local base images where no
+## image registry answers (then: eval "$$(uv run devstack engine env)"; see README "Containers")
+engine: setup
+	$(UV) run devstack engine up
 
 lint: setup
 	$(UV) run ruff check .
